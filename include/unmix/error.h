@@ -1,0 +1,38 @@
+#pragma once
+// One exception type for every user-facing failure. Its message is a single line that names the
+// file (or object) and the problem, so tools can print it as-is and exit non-zero.
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace unmix {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws Error("<where>: <what>").
+[[noreturn]] void fail(const std::string& where, const std::string& what);
+[[noreturn]] inline void fail(const char* where, const std::string& what) { fail(std::string(where), what); }
+[[noreturn]] void fail(const std::filesystem::path& where, const std::string& what);
+
+// Writes through a temporary file in the same directory and renames it over `target` on success,
+// so an interrupted write never leaves a truncated output behind.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::filesystem::path target);
+  ~AtomicFile();  // removes the temporary file unless commit() succeeded
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  const std::filesystem::path& temp_path() const { return temp_; }
+  const std::filesystem::path& target() const { return target_; }
+  void commit();  // fsyncs the temporary file and renames it to the target
+
+ private:
+  std::filesystem::path target_;
+  std::filesystem::path temp_;
+  bool committed_ = false;
+};
+
+}  // namespace unmix
