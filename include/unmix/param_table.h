@@ -53,9 +53,18 @@ struct UmxWeights {
   std::span<float> operator[](std::string_view name);
   std::span<const float> operator[](std::string_view name) const;
 
-  // PyTorch-style initialization from a seeded generator: Linear/LSTM uniform(-1/sqrt(fan), 1/sqrt(fan)),
-  // BatchNorm gamma 1 beta 0, running mean 0 var 1, input mean 0 scale 1, output scale 1 mean 1.
+  // PyTorch's initialization for training from scratch: Linear and LSTM tensors uniform in
+  // (-1/sqrt(fan), 1/sqrt(fan)) (fan: in_features for Linear, hidden size for LSTM), everything else at
+  // openunmix's initial values. Deterministic for a seed (hash_uniform below).
   void init_random(std::uint64_t seed);
+  // Every tensor random, BatchNorm statistics and input/output scaling included, in value ranges that keep
+  // activations healthy: for parity fixtures, tests and benchmarks. scripts/make_fixtures.py reproduces it
+  // bit for bit.
+  void init_synthetic(std::uint64_t seed);
 };
+
+// Counter-based uniform numbers in [0, 1) that Python (numpy uint64) reproduces exactly:
+// splitmix64(fnv1a64(name) ^ seed + index), top 53 bits.
+double hash_uniform(std::string_view name, std::uint64_t seed, std::uint64_t index);
 
 }  // namespace unmix

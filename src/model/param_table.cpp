@@ -87,8 +87,28 @@ std::span<const float> UmxWeights::operator[](std::string_view name) const {
   return {values.data() + e.offset, e.numel()};
 }
 
+namespace {
+std::uint64_t fnv1a64(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : s) {
+    h ^= ch;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+std::uint64_t splitmix64(std::uint64_t x) {
+  std::uint64_t z = x + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+double hash_uniform(std::string_view name, std::uint64_t seed, std::uint64_t index) {
+  return static_cast<double>(splitmix64((fnv1a64(name) ^ seed) + index) >> 11) * 0x1.0p-53;
+}
+
 void UmxWeights::init_random(std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
   for (const auto& e : table.entries()) {
     const bool is_linear = e.name.starts_with("fc") && e.name.ends_with(".weight");
     const bool is_lstm = e.name.starts_with("lstm.");
@@ -96,10 +116,41 @@ void UmxWeights::init_random(std::uint64_t seed) {
     // torch.nn.Linear: kaiming_uniform(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in));
     // torch.nn.LSTM: U(-1/sqrt(hidden), 1/sqrt(hidden)) for every tensor.
     const double fan = is_lstm ? config.lstm_hidden() : static_cast<double>(e.shape[1]);
-    std::uniform_real_distribution<float> u(static_cast<float>(-1.0 / std::sqrt(fan)),
-                                            static_cast<float>(1.0 / std::sqrt(fan)));
-    for (auto& v : (*this)[e.name]) v = u(rng);
+    const double bound = 1.0 / std::sqrt(fan);
+    auto values_of = (*this)[e.name];
+    for (std::size_t i = 0; i < values_of.size(); ++i)
+      values_of[i] = static_cast<float>(-bound + 2.0 * bound * hash_uniform(e.name, seed, i));
   }
+}
+
+void UmxWeights::init_synthetic(std::uint64_t seed) {
+  for (const auto& e : table.entries()) {
+    double lo = 0, hi = 0;
+    const std::string& n = e.name;
+    if (n.starts_with("lstm.")) {
+      lo = -1.0 / std::sqrt(static_cast<double>(config.lstm_hidden()));
+      hi = -lo;
+    } else if (n.starts_with("fc")) {
+      lo = -1.0 / std::sqrt(static_cast<double>(e.shape[1]));
+      hi = -lo;
+    } else if (n.ends_with(".running_var") || n == "input_scale" || n == "output_scale") {
+      lo = 0.5, hi = 1.5;
+    } else if (n.ends_with(".weight")) {  // BatchNorm gamma
+      lo = 0.8, hi = 1.2;
+    } else if (n.ends_with(".bias") || n.ends_with(".running_mean")) {
+      lo = -0.2, hi = 0.2;
+    } else if (n == "input_mean") {  // openunmix stores minus the data mean
+      lo = -1.0, hi = 0.0;
+    } else if (n == "output_mean") {
+      lo = 0.5, hi = 1.5;
+    } else {
+      fail("init_synthetic", "no range for tensor '" + n + "'");
+    }
+    auto values_of = (*this)[n];
+    for (std::size_t i = 0; i < values_of.size(); ++i)
+      values_of[i] = static_cast<float>(lo + (hi - lo) * hash_uniform(n, seed, i));
+  }
+  for (auto& count : num_batches_tracked) count = 0;
 }
 
 }  // namespace unmix

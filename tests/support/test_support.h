@@ -22,12 +22,13 @@ std::vector<T> random_vector(std::size_t n, std::uint64_t seed, double lo = -1.0
   return v;
 }
 
-// ||a - b|| / ||b|| computed in double; +inf when sizes differ or values are non-finite.
-template <typename A, typename B>
-double rel_error(std::span<const A> a, std::span<const B> b) {
-  if (a.size() != b.size()) return INFINITY;
+// ||a - b|| / ||b|| computed in double over any two indexable ranges (vector, span, ...);
+// +inf when sizes differ or values are non-finite.
+template <typename RangeA, typename RangeB>
+double rel_error(const RangeA& a, const RangeB& b) {
+  if (std::size(a) != std::size(b)) return INFINITY;
   double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
+  for (std::size_t i = 0; i < std::size(a); ++i) {
     const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
     num += d * d;
     den += static_cast<double>(b[i]) * static_cast<double>(b[i]);
@@ -35,10 +36,6 @@ double rel_error(std::span<const A> a, std::span<const B> b) {
   if (!std::isfinite(num) || !std::isfinite(den)) return INFINITY;
   if (den == 0) return num == 0 ? 0.0 : INFINITY;
   return std::sqrt(num / den);
-}
-template <typename A, typename B>
-double rel_error(const std::vector<A>& a, const std::vector<B>& b) {
-  return rel_error(std::span<const A>(a), std::span<const B>(b));
 }
 
 }  // namespace unmix::test
