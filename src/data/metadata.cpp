@@ -1,0 +1,162 @@
+// MedleyDB metadata: <Track>_METADATA.yaml files, tracklists and the artist index.
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <yaml-cpp/yaml.h>
+
+#include "unmix/data/manifest.h"
+#include "unmix/error.h"
+
+namespace unmix::data {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kMetadataSuffix = "_METADATA.yaml";
+
+std::string scalar_or(const YAML::Node& node, const std::string& fallback) {
+  if (!node || node.IsNull()) return fallback;
+  if (!node.IsScalar()) return fallback;
+  return node.as<std::string>();
+}
+
+// MedleyDB writes yes/no flags as quoted strings; accept YAML booleans as well.
+bool yes_no(const YAML::Node& node) {
+  if (!node || node.IsNull() || !node.IsScalar()) return false;
+  std::string v = node.as<std::string>();
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return v == "yes" || v == "true" || v == "y";
+}
+
+std::string trim(std::string s) {
+  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  return s;
+}
+
+std::string track_id_of(const fs::path& yaml) {
+  const std::string name = yaml.filename().string();
+  if (name.size() <= kMetadataSuffix.size() || !name.ends_with(kMetadataSuffix)) return {};
+  return name.substr(0, name.size() - kMetadataSuffix.size());
+}
+
+std::vector<TrackMetadata> sorted(std::vector<TrackMetadata> tracks) {
+  std::sort(tracks.begin(), tracks.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  for (std::size_t i = 1; i < tracks.size(); ++i)
+    if (tracks[i].id == tracks[i - 1].id)
+      fail(tracks[i].source, "track id " + tracks[i].id + " also comes from " + tracks[i - 1].source.string());
+  return tracks;
+}
+
+}  // namespace
+
+TrackMetadata read_track_metadata(const fs::path& yaml) {
+  TrackMetadata t;
+  t.source = yaml;
+  t.id = track_id_of(yaml);
+  if (t.id.empty()) fail(yaml, "metadata file name must be <TrackId>_METADATA.yaml");
+  YAML::Node root;
+  try {
+    if (!fs::exists(yaml)) fail(yaml, "no such file");
+    root = YAML::LoadFile(yaml.string());
+  } catch (const YAML::Exception& e) {
+    fail(yaml, std::string("not valid YAML: ") + e.what());
+  }
+  if (!root.IsMap()) fail(yaml, "top level is not a mapping");
+  try {
+    t.artist = trim(scalar_or(root["artist"], ""));
+    t.title = trim(scalar_or(root["title"], ""));
+    t.genre = trim(scalar_or(root["genre"], ""));
+    t.origin = trim(scalar_or(root["origin"], ""));
+    t.has_bleed = yes_no(root["has_bleed"]);
+    t.mix_filename = trim(scalar_or(root["mix_filename"], t.id + "_MIX.wav"));
+    t.stem_dir = trim(scalar_or(root["stem_dir"], t.id + "_STEMS"));
+    const YAML::Node stems = root["stems"];
+    if (!stems || !stems.IsMap()) fail(yaml, "`stems` is missing or not a mapping");
+    for (const auto& entry : stems) {
+      StemMetadata s;
+      s.id = entry.first.as<std::string>();
+      const YAML::Node& record = entry.second;
+      if (!record.IsMap()) fail(yaml, "stem " + s.id + " is not a mapping");
+      const YAML::Node instrument = record["instrument"];
+      if (instrument && instrument.IsScalar()) {
+        s.instruments.push_back(trim(instrument.as<std::string>()));
+      } else if (instrument && instrument.IsSequence()) {
+        for (const auto& label : instrument) {
+          if (!label.IsScalar()) fail(yaml, "stem " + s.id + " has a non-text instrument label");
+          s.instruments.push_back(trim(label.as<std::string>()));
+        }
+      }
+      std::erase_if(s.instruments, [](const std::string& l) { return l.empty(); });
+      if (s.instruments.empty()) fail(yaml, "stem " + s.id + " has no instrument");
+      s.component = trim(scalar_or(record["component"], ""));
+      // Stem S07 is <Track>_STEM_07.wav unless the record names its file.
+      std::string number = s.id.size() > 1 && (s.id[0] == 'S' || s.id[0] == 's') ? s.id.substr(1) : s.id;
+      if (number.size() < 2) number.insert(0, 2 - number.size(), '0');
+      s.filename = trim(scalar_or(record["filename"], t.id + "_STEM_" + number + ".wav"));
+      if (s.filename.find('/') != std::string::npos || s.filename == ".." || s.filename.empty())
+        fail(yaml, "stem " + s.id + " has an invalid filename '" + s.filename + "'");
+      t.stems.push_back(std::move(s));
+    }
+  } catch (const YAML::Exception& e) {
+    fail(yaml, std::string("unexpected field type: ") + e.what());
+  }
+  for (const auto* name : {&t.mix_filename, &t.stem_dir})
+    if (name->find('/') != std::string::npos || *name == "..")
+      fail(yaml, "'" + *name + "' must be a plain name inside the track folder");
+  std::sort(t.stems.begin(), t.stems.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return t;
+}
+
+std::vector<TrackMetadata> read_metadata_dir(const fs::path& dir) {
+  if (!fs::is_directory(dir)) fail(dir, "not a directory");
+  std::vector<TrackMetadata> tracks;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_regular_file() && !track_id_of(entry.path()).empty())
+      tracks.push_back(read_track_metadata(entry.path()));
+  return sorted(std::move(tracks));
+}
+
+std::vector<TrackMetadata> scan_root(const fs::path& root) {
+  if (!fs::is_directory(root)) fail(root, "not a directory");
+  std::vector<TrackMetadata> tracks;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    if (!entry.is_directory()) continue;
+    const fs::path yaml = entry.path() / (entry.path().filename().string() + std::string(kMetadataSuffix));
+    if (fs::is_regular_file(yaml)) tracks.push_back(read_track_metadata(yaml));
+  }
+  return sorted(std::move(tracks));
+}
+
+std::vector<std::string> read_tracklist(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) fail(file, "cannot open tracklist");
+  std::vector<std::string> ids;
+  for (std::string line; std::getline(in, line);) {
+    line = trim(line);
+    if (!line.empty() && line[0] != '#') ids.push_back(line);
+  }
+  return ids;
+}
+
+std::map<std::string, std::string> read_artist_index(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) fail(file, "cannot open artist index");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    fail(file, std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) fail(file, "artist index must be a JSON object {track id: artist group}");
+  std::map<std::string, std::string> groups;
+  for (const auto& [id, group] : j.items()) {
+    if (!group.is_string()) fail(file, "group of track " + id + " is not a string");
+    groups[id] = group.get<std::string>();
+  }
+  return groups;
+}
+
+}  // namespace unmix::data
