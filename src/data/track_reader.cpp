@@ -1,6 +1,7 @@
 // The variable-sources track-folder reader: stems -> target sum, interferer sum, mix, all aligned.
 #include <algorithm>
 #include <optional>
+#include <tuple>
 
 #include "unmix/data/dataset.h"
 #include "unmix/error.h"
@@ -138,24 +139,36 @@ TrackAudio TrackReader::read(const ManifestTrack& track) const {
     }
   }
 
-  std::vector<std::pair<const ManifestStem*, Audio>> targets, interferers;
-  for (const auto& stem : track.targets)
-    if (auto a = load.load(stem.path)) targets.emplace_back(&stem, std::move(*a));
-  for (const auto& stem : track.interferers)
-    if (auto a = load.load(stem.path)) interferers.emplace_back(&stem, std::move(*a));
+  // Stems are summed as soon as they are read, so memory holds the sums and one stem, not every stem;
+  // only without a mix length do they wait until the longest is known.
+  auto allocate_sums = [&] {
+    out.target = silence(options_.sample_rate, options_.channels, length);
+    out.interferers = silence(options_.sample_rate, options_.channels, length);
+  };
+  if (length >= 0) allocate_sums();
+  std::vector<std::tuple<const ManifestStem*, Audio, bool>> pending;  // (stem, audio, is target)
+  std::size_t readable_targets = 0;
+  for (const auto* list : {&track.targets, &track.interferers})
+    for (const auto& stem : *list) {
+      const bool is_target = list == &track.targets;
+      auto audio = load.load(stem.path);
+      if (!audio) continue;
+      readable_targets += is_target ? 1 : 0;
+      if (length >= 0)
+        load.accumulate(is_target ? out.target : out.interferers, *audio, stem.path);
+      else
+        pending.emplace_back(&stem, std::move(*audio), is_target);
+    }
   if (length < 0) {
     length = 0;
-    for (const auto* list : {&targets, &interferers})
-      for (const auto& [stem, audio] : *list) length = std::max(length, audio.frames);
+    for (const auto& [stem, audio, is_target] : pending) length = std::max(length, audio.frames);
+    allocate_sums();
+    for (const auto& [stem, audio, is_target] : pending)
+      load.accumulate(is_target ? out.target : out.interferers, audio, stem->path);
   }
-  if (targets.empty())
+  if (readable_targets == 0)
     load.report(IssueKind::NoTargets, root_ / track.id,
                 std::to_string(track.targets.size()) + " target stem(s) listed, none readable");
-
-  out.target = silence(options_.sample_rate, options_.channels, length);
-  out.interferers = silence(options_.sample_rate, options_.channels, length);
-  for (const auto& [stem, audio] : targets) load.accumulate(out.target, audio, stem->path);
-  for (const auto& [stem, audio] : interferers) load.accumulate(out.interferers, audio, stem->path);
 
   if (mix) {
     out.mix = std::move(*mix);
