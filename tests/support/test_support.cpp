@@ -1,11 +1,16 @@
 #include "test_support.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <unistd.h>
 
 namespace unmix::test {
 
-std::filesystem::path fixture(const std::string& name) { return std::filesystem::path(UNMIX_FIXTURE_DIR) / name; }
+std::filesystem::path fixture(const std::string& name) {
+  // UNMIX_FIXTURE_DIR in the environment wins, for test binaries run away from the source tree.
+  const char* dir = std::getenv("UNMIX_FIXTURE_DIR");
+  return std::filesystem::path(dir && *dir ? dir : UNMIX_FIXTURE_DIR) / name;
+}
 
 std::filesystem::path temp_dir(const std::string& tag) {
   static std::atomic<int> counter{0};

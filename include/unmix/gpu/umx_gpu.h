@@ -1,0 +1,71 @@
+#pragma once
+// Open-Unmix on the GPU: the same function as UmxCpu, op by op. Parameters, gradients and Adam moments are
+// single device buffers mirroring the CPU ParamTable; activations live in a workspace sized once per
+// (frames, batch) shape. Dense layers run on cuBLAS, the BiLSTM on cuDNN, everything else on the kernels
+// in kernels/. Device pointers throughout; spectrogram layout [frames][batch][channels][bins].
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "unmix/cpu/adam.h"
+#include "unmix/gpu/kernels.h"
+#include "unmix/param_table.h"
+#include "unmix/umx_cpu.h"
+
+namespace unmix::gpu {
+
+struct GpuOptions {
+  bool tf32 = false;             // TF32 tensor cores in cuBLAS and cuDNN (off for parity)
+  int lstm_algorithm = 0;        // 0 standard, 1 persistent static, 2 persistent dynamic
+  std::uint64_t dropout_seed = 0x5eed;
+};
+
+class UmxGpu {
+ public:
+  explicit UmxGpu(const ModelConfig& config, const GpuOptions& options = {});
+  ~UmxGpu();
+  UmxGpu(const UmxGpu&) = delete;
+  UmxGpu& operator=(const UmxGpu&) = delete;
+
+  const ModelConfig& config() const;
+  const ParamTable& table() const;
+  cudaStream_t stream() const;
+
+  void upload(const UmxWeights& weights);       // parameters, running statistics, batch counters
+  void download(UmxWeights& weights) const;
+  void set_lstm_dropout(float p);
+
+  // Forward from magnitudes (device, [T][B][C][bins]); out has the same shape.
+  void forward(const float* mix, int frames, int batch, Mode mode, float* out);
+  // Forward from the complex spectrum [B*C][T][bins] with the fused magnitude/crop/normalize kernel; the
+  // mixture magnitude it computes is kept (mix_magnitude()).
+  void forward_spectrum(const Complex* spectrum, int frames, int batch, Mode mode, float* out);
+  const float* mix_magnitude() const;
+
+  void zero_grads();
+  // Accumulates dL/dparam of the last forward into grads() (running-statistics range untouched).
+  void backward(const float* d_out);
+  // Mean squared error of out against target (both device, count values); writes d_out; returns the loss.
+  double mse_loss(const float* out, const float* target, std::size_t count, float* d_out);
+  void adam_step(const cpu::AdamOptions& options);
+  std::int64_t adam_steps() const;
+
+  // One training step from time-domain batches [batch][channels][samples] (device): STFT (center=false),
+  // magnitudes, forward, MSE, backward, Adam. Returns the loss.
+  double train_step(const float* mix_audio, const float* target_audio, int batch, std::int64_t samples,
+                    const cpu::AdamOptions& options);
+
+  float* params();
+  float* grads();
+  std::vector<float> download_grads() const;
+  std::vector<float> download_adam_moments(bool second) const;
+  std::vector<float> download_dropout_mask(int layer) const;  // layer >= 1: mask applied to its input
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace unmix::gpu
