@@ -12,11 +12,6 @@ namespace unmix::cpu {
 
 namespace {
 template <typename T>
-T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
-}
-
-template <typename T>
 auto frame_block(Mat<T>& m, int t, int batch) {
   return m.middleCols(static_cast<Eigen::Index>(t) * batch, batch);
 }
@@ -31,36 +26,35 @@ void bilstm_layer_forward(const Mat<T>& x, int frames, int batch, int hidden, co
                           Mat<T>& y, LstmCache<T>& cache) {
   const Eigen::Index in = x.rows(), n = x.cols(), H = hidden;
   y.resize(2 * H, n);
-  for (int d = 0; d < 2; ++d) {
+  for (int d = 0; d < 2; ++d) {  // input projections: large products, multi-threaded inside Eigen
     ConstMatMap<T> w_ih_t(dirs[d].w_ih, in, 4 * H);
-    ConstMatMap<T> w_hh_t(dirs[d].w_hh, H, 4 * H);
     const Vec<T> bias = ConstVecMap<T>(dirs[d].b_ih, 4 * H) + ConstVecMap<T>(dirs[d].b_hh, 4 * H);
+    cache.gates[d].noalias() = w_ih_t.transpose() * x;
+    cache.gates[d].colwise() += bias;
+    cache.cells[d].resize(H, n);
+  }
+  // The two directions' recurrences are independent: run them side by side.
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+  for (int d = 0; d < 2; ++d) {
+    ConstMatMap<T> w_hh_t(dirs[d].w_hh, H, 4 * H);
     Mat<T>& gates = cache.gates[d];
-    Mat<T>& cells = cache.cells[d];
-    gates.noalias() = w_ih_t.transpose() * x;
-    gates.colwise() += bias;
-    cells.resize(H, n);
     Mat<T> h_prev = Mat<T>::Zero(H, batch), c_prev = Mat<T>::Zero(H, batch);
     for (int s = 0; s < frames; ++s) {
       const int t = d == 0 ? s : frames - 1 - s;
       auto g = frame_block(gates, t, batch);
       if (s > 0) g.noalias() += w_hh_t.transpose() * h_prev;
-      for (Eigen::Index b = 0; b < batch; ++b) {
-        for (Eigen::Index k = 0; k < H; ++k) {
-          const T i_gate = sigmoid(g(k, b));
-          const T f_gate = sigmoid(g(H + k, b));
-          const T g_gate = std::tanh(g(2 * H + k, b));
-          const T o_gate = sigmoid(g(3 * H + k, b));
-          const T c = f_gate * c_prev(k, b) + i_gate * g_gate;
-          g(k, b) = i_gate;
-          g(H + k, b) = f_gate;
-          g(2 * H + k, b) = g_gate;
-          g(3 * H + k, b) = o_gate;
-          c_prev(k, b) = c;
-          h_prev(k, b) = o_gate * std::tanh(c);
-        }
-      }
-      frame_block(cells, t, batch) = c_prev;
+      // gates in place: i, f, o through the logistic function, g through tanh (vectorized by Eigen)
+      auto i_gate = g.topRows(H).array();
+      auto f_gate = g.middleRows(H, H).array();
+      auto g_gate = g.middleRows(2 * H, H).array();
+      auto o_gate = g.bottomRows(H).array();
+      i_gate = (T(1) + (-i_gate).exp()).inverse();
+      f_gate = (T(1) + (-f_gate).exp()).inverse();
+      g_gate = g_gate.tanh();
+      o_gate = (T(1) + (-o_gate).exp()).inverse();
+      c_prev.array() = f_gate * c_prev.array() + i_gate * g_gate;
+      h_prev.array() = o_gate * c_prev.array().tanh();
+      frame_block(cache.cells[d], t, batch) = c_prev;
       y.block(d * H, static_cast<Eigen::Index>(t) * batch, H, batch) = h_prev;
     }
   }
@@ -71,7 +65,9 @@ void bilstm_layer_backward(const Mat<T>& dy, const Mat<T>& x, const Mat<T>& y, i
                            const LstmDirection<T> dirs[2], const LstmCache<T>& cache,
                            const LstmDirectionGrads<T> grads[2], Mat<T>& dx) {
   const Eigen::Index in = x.rows(), n = x.cols(), H = hidden;
-  dx.setZero(in, n);
+  Mat<T> dx_direction[2];
+  // Directions are independent (disjoint weight gradients); each writes its own input gradient.
+#pragma omp parallel for num_threads(2) schedule(static, 1)
   for (int d = 0; d < 2; ++d) {
     ConstMatMap<T> w_ih_t(dirs[d].w_ih, in, 4 * H);
     ConstMatMap<T> w_hh_t(dirs[d].w_hh, H, 4 * H);
@@ -113,8 +109,9 @@ void bilstm_layer_backward(const Mat<T>& dy, const Mat<T>& x, const Mat<T>& y, i
     const Vec<T> d_bias = d_gates.rowwise().sum();
     VecMap<T>(grads[d].b_ih, 4 * H) += d_bias;
     VecMap<T>(grads[d].b_hh, 4 * H) += d_bias;
-    dx.noalias() += w_ih_t * d_gates;
+    dx_direction[d].noalias() = w_ih_t * d_gates;
   }
+  dx = dx_direction[0] + dx_direction[1];
 }
 
 #define UNMIX_INSTANTIATE(T)                                                                                    \
