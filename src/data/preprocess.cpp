@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <cmath>
 #include <fstream>
@@ -154,8 +155,8 @@ TrackResult cache_track(const ManifestTrack& track, const fs::path& root, const 
   ReadOptions read = options.read;
   read.read_mix = false;  // the cache never stores the mix; its length comes from the header
   TrackAudio audio = TrackReader(root, read).read(track);
-  r.issues = std::move(audio.issues);
   r.usable = audio.usable() && audio.target.frames > 0;
+  r.issues = std::move(audio.issues);
   if (r.usable) {
     r.cached.frames = audio.target.frames;
     r.cached.target_scale = write_source(cache_dir / target_file, audio.target, options.sample_type);
@@ -252,6 +253,7 @@ PreprocessReport preprocess(const Manifest& manifest, const fs::path& root, cons
   std::atomic<std::size_t> next{0}, finished{0};
   std::exception_ptr error;
   std::mutex error_mutex;
+  std::condition_variable track_done;
   auto work = [&] {
     for (std::size_t i; (i = next++) < tracks.size();) {
       if (stopped(stop)) return;
@@ -264,9 +266,14 @@ PreprocessReport preprocess(const Manifest& manifest, const fs::path& root, cons
       } catch (...) {
         std::lock_guard lock(error_mutex);
         if (!error) error = std::current_exception();
+        track_done.notify_all();
         return;
       }
-      ++finished;
+      {
+        std::lock_guard lock(error_mutex);
+        ++finished;
+      }
+      track_done.notify_all();
     }
   };
   const auto started = Clock::now();
@@ -279,15 +286,16 @@ PreprocessReport preprocess(const Manifest& manifest, const fs::path& root, cons
   {
     std::vector<std::thread> pool;
     for (int k = 0; k < std::min<int>(threads, static_cast<int>(std::max<std::size_t>(1, tracks.size()))); ++k) pool.emplace_back(work);
-    while (finished < tracks.size()) {
-      {
-        std::lock_guard lock(error_mutex);
-        if (error) break;
-      }
-      if (stopped(stop)) break;
-      report_progress("tracks", finished, tracks.size(), started);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::unique_lock lock(error_mutex);
+    while (finished < tracks.size() && !error && !stopped(stop)) {
+      const std::size_t done = finished;
+      lock.unlock();
+      report_progress("tracks", done, tracks.size(), started);
+      lock.lock();
+      // Woken by each finished track; the timeout keeps polling `stop`, which a signal handler sets.
+      track_done.wait_for(lock, std::chrono::milliseconds(200), [&] { return finished > done || error; });
     }
+    lock.unlock();
     for (auto& t : pool) t.join();
   }
   if (error) std::rethrow_exception(error);
