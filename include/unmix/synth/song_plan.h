@@ -1,0 +1,115 @@
+#pragma once
+// A song as a plan: form, harmony, who plays what in which section and how each stem is mixed.
+// compose_song decides all of it from (corpus seed, song index) alone, so any song of a corpus can be
+// made on its own, in any order, on any thread.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "unmix/synth/harmony.h"
+#include "unmix/synth/instruments.h"
+
+namespace unmix::synth {
+
+class SoundfontSet;
+
+enum class SectionKind { Intro, Verse, Chorus, Bridge, Outro };
+const char* section_name(SectionKind kind);
+
+// How a part plays in one section. Tacet: it does not play.
+enum class Pattern {
+  Tacet,
+  GuitarStrum, GuitarArpeggio, GuitarPick, GuitarPowerChords,
+  BassRoots, BassRootFifth, BassSyncopated, BassWalking, BassOctaves, BassWhole,
+  DrumsRock, DrumsPop, DrumsFourOnTheFloor, DrumsHalfTime, DrumsSwing, DrumsBallad, DrumsWaltz, DrumsTimeKeeping,
+  KeysBlock, KeysBroken, KeysSustain,
+  PadSustain,
+  LeadMelody,
+};
+const char* pattern_name(Pattern pattern);
+
+struct Section {
+  SectionKind kind = SectionKind::Verse;
+  int first_bar = 0;
+  int bars = 0;
+  double intensity = 0.5;  // 0..1: louder, denser playing towards 1
+};
+
+struct ChordSpan {
+  double start_beat = 0;  // from the start of the song
+  double beats = 0;
+  Chord chord;
+};
+
+struct StemMix {
+  double level_db = 0;  // stem loudness relative to the corpus reference level (active RMS -20 dBFS)
+  double pan = 0;       // -1 (left) .. +1 (right), constant-power balance applied to the stereo render
+  bool reverb = false;  // FluidSynth's reverb unit for this stem's synth, with its settings
+  double reverb_room_size = 0, reverb_damping = 0, reverb_width = 0, reverb_level = 0;
+  int reverb_send = 0;  // CC91
+  bool chorus = false;
+  int chorus_voices = 0;
+  double chorus_level = 0, chorus_speed_hz = 0, chorus_depth_ms = 0;
+  int chorus_send = 0;  // CC93
+};
+
+struct Part {
+  Role role = Role::Guitar;
+  GuitarKind guitar_kind = GuitarKind::Acoustic;  // for Role::Guitar
+  Instrument instrument;
+  std::string component;                   // MedleyDB "component": "melody", "bass" or ""
+  std::size_t soundfont = 0;               // index into the SoundfontSet the song was composed for
+  std::vector<Pattern> pattern_by_section; // one per Section
+  StemMix mix;
+  int fret_position = 0;                   // guitars: where on the neck the chord shapes sit
+  int register_offset = 0;                 // lead/keys: semitones from the instrument's usual register
+  double timing_jitter_ms = 0;             // standard deviation of the humanized onset times
+  std::uint64_t seed = 0;                  // the part's own random stream
+};
+
+struct SongPlan {
+  int index = 0;                 // song number within the corpus
+  std::uint64_t corpus_seed = 0;
+  std::string track_id;          // <Artist>_<Title> without spaces, as MedleyDB names tracks
+  std::string artist, title, genre;
+  int artist_index = 0;
+
+  double bpm = 120;
+  int beats_per_bar = 4;
+  double swing = 0;  // 0 straight eighths .. 1 triplet swing
+  int key = 0;       // tonic pitch class
+  Mode mode = Mode::Major;
+
+  std::vector<Section> sections;  // contiguous, covering every bar of the song
+  std::vector<ChordSpan> chords;  // contiguous, covering the song
+  int bars = 0;
+
+  int sample_rate = 44100;
+  std::int64_t frames = 0;  // exact song length
+  double target_peak = 0.9; // the mix is scaled so its peak is this
+  std::vector<Part> parts;  // one stem each
+
+  double seconds_per_beat() const { return 60.0 / bpm; }
+  double beats() const { return static_cast<double>(bars) * beats_per_bar; }
+};
+
+struct ComposeOptions {
+  std::uint64_t seed = 0;
+  double seconds = 30;  // song length
+  int sample_rate = 44100;
+  std::vector<GuitarKind> guitar_kinds;  // which guitars may appear; empty: all
+};
+
+// Song `index` of the corpus made with `options`. Soundfonts are drawn per stem from `fonts`, only
+// among those that hold the preset. Every song has at least one guitar stem that plays in at least
+// half of its bars.
+SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, int index);
+
+// Artist of song `index`: songs come in runs of one to six per artist (about three on average).
+int artist_index_of(std::uint64_t seed, int index);
+std::string artist_name(std::uint64_t seed, int artist_index);
+std::string song_title(std::uint64_t seed, int index);
+// "The Copper Lanterns" + "Paper Moon" -> "TheCopperLanterns_PaperMoon".
+std::string track_id(const std::string& artist, const std::string& title);
+
+}  // namespace unmix::synth

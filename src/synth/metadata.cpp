@@ -1,0 +1,157 @@
+// MedleyDB-schema metadata for a synthesized song, with everything needed to tell how it was made.
+#include "unmix/synth/metadata.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+
+#include "unmix/error.h"
+#include "unmix/synth/midi_events.h"
+
+namespace unmix::synth {
+
+namespace {
+
+std::string two_digits(int n) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%02d", n);
+  return buffer;
+}
+
+// Numbers go out with a fixed format so the file is byte-identical run to run.
+std::string number(double x, int digits = 6) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*g", digits, x);
+  return buffer;
+}
+
+void emit_reverb_chorus(YAML::Emitter& y, const StemMix& mix) {
+  y << YAML::Key << "reverb" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  y << YAML::Key << "active" << YAML::Value << mix.reverb;
+  if (mix.reverb) {
+    y << YAML::Key << "room_size" << YAML::Value << number(mix.reverb_room_size);
+    y << YAML::Key << "damping" << YAML::Value << number(mix.reverb_damping);
+    y << YAML::Key << "width" << YAML::Value << number(mix.reverb_width);
+    y << YAML::Key << "level" << YAML::Value << number(mix.reverb_level);
+    y << YAML::Key << "send_cc91" << YAML::Value << mix.reverb_send;
+  }
+  y << YAML::EndMap;
+  y << YAML::Key << "chorus" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  y << YAML::Key << "active" << YAML::Value << mix.chorus;
+  if (mix.chorus) {
+    y << YAML::Key << "voices" << YAML::Value << mix.chorus_voices;
+    y << YAML::Key << "level" << YAML::Value << number(mix.chorus_level);
+    y << YAML::Key << "speed_hz" << YAML::Value << number(mix.chorus_speed_hz);
+    y << YAML::Key << "depth_ms" << YAML::Value << number(mix.chorus_depth_ms);
+    y << YAML::Key << "send_cc93" << YAML::Value << mix.chorus_send;
+  }
+  y << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string mix_filename(const std::string& track) { return track + "_MIX.wav"; }
+std::string stem_dir_name(const std::string& track) { return track + "_STEMS"; }
+std::string stem_filename(const std::string& track, int number) { return track + "_STEM_" + two_digits(number) + ".wav"; }
+std::string metadata_filename(const std::string& track) { return track + "_METADATA.yaml"; }
+
+std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts, const Mixdown& mixdown) {
+  const std::string& track = plan.track_id;
+  YAML::Emitter y;
+  y << YAML::BeginMap;
+  y << YAML::Key << "album" << YAML::Value << "Synthetic Multitracks";
+  y << YAML::Key << "artist" << YAML::Value << plan.artist;
+  y << YAML::Key << "composer" << YAML::Value << YAML::BeginSeq << plan.artist << YAML::EndSeq;
+  y << YAML::Key << "excerpt" << YAML::Value << YAML::SingleQuoted << "no";
+  y << YAML::Key << "genre" << YAML::Value << plan.genre;
+  y << YAML::Key << "has_bleed" << YAML::Value << YAML::SingleQuoted << "no";
+  y << YAML::Key << "instrumental" << YAML::Value << YAML::SingleQuoted << "yes";
+  y << YAML::Key << "mix_filename" << YAML::Value << mix_filename(track);
+  y << YAML::Key << "origin" << YAML::Value << "Synthetic";
+  y << YAML::Key << "producer" << YAML::Value << YAML::SingleQuoted << "";
+  y << YAML::Key << "raw_dir" << YAML::Value << track + "_RAW";
+  y << YAML::Key << "stem_dir" << YAML::Value << stem_dir_name(track);
+  y << YAML::Key << "stems" << YAML::Value << YAML::BeginMap;
+  for (std::size_t p = 0; p < plan.parts.size(); ++p) {
+    const Part& part = plan.parts[p];
+    const int n = static_cast<int>(p) + 1;
+    y << YAML::Key << "S" + two_digits(n) << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "component" << YAML::Value << YAML::SingleQuoted << part.component;
+    y << YAML::Key << "filename" << YAML::Value << stem_filename(track, n);
+    y << YAML::Key << "instrument" << YAML::Value << part.instrument.label;
+    y << YAML::Key << "raw" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "R01" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "filename" << YAML::Value << track + "_RAW_" + two_digits(n) + "_01.wav";
+    y << YAML::Key << "instrument" << YAML::Value << part.instrument.label;
+    y << YAML::EndMap << YAML::EndMap;
+
+    y << YAML::Key << "synthesis" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "role" << YAML::Value << role_name(part.role);
+    if (part.role == Role::Guitar) y << YAML::Key << "guitar_kind" << YAML::Value << guitar_kind_name(part.guitar_kind);
+    y << YAML::Key << "soundfont" << YAML::Value << fonts.name(part.soundfont);
+    y << YAML::Key << "bank" << YAML::Value << part.instrument.bank;
+    y << YAML::Key << "program" << YAML::Value << part.instrument.program;
+    y << YAML::Key << "gm_name" << YAML::Value << part.instrument.gm_name;
+    y << YAML::Key << "midi_channel" << YAML::Value << part_channel(part) + 1;
+    y << YAML::Key << "patterns" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (Pattern pattern : part.pattern_by_section) y << pattern_name(pattern);
+    y << YAML::EndSeq;
+    if (part.role == Role::Guitar) y << YAML::Key << "fret_position" << YAML::Value << part.fret_position;
+    if (part.role == Role::Keys || part.role == Role::Pad || part.role == Role::Lead)
+      y << YAML::Key << "register_offset" << YAML::Value << part.register_offset;
+    y << YAML::Key << "timing_jitter_ms" << YAML::Value << number(part.timing_jitter_ms, 4);
+    y << YAML::Key << "level_db" << YAML::Value << number(part.mix.level_db, 4);
+    y << YAML::Key << "render_rms" << YAML::Value << number(mixdown.render_rms.at(p));
+    y << YAML::Key << "gain" << YAML::Value << number(mixdown.stem_gain.at(p));
+    y << YAML::Key << "pan" << YAML::Value << number(part.mix.pan, 4);
+    const auto pan = pan_gains(part.mix.pan);
+    y << YAML::Key << "pan_gains" << YAML::Value << YAML::Flow << YAML::BeginSeq << number(pan[0]) << number(pan[1])
+      << YAML::EndSeq;
+    emit_reverb_chorus(y, part.mix);
+    y << YAML::EndMap;  // synthesis
+    y << YAML::EndMap;  // SNN
+  }
+  y << YAML::EndMap;  // stems
+  y << YAML::Key << "title" << YAML::Value << plan.title;
+  y << YAML::Key << "version" << YAML::Value << "1.2";
+  y << YAML::Key << "website" << YAML::Value << YAML::SingleQuoted << "";
+
+  y << YAML::Key << "synthesis" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "generator" << YAML::Value << "unmix synthesize";
+  y << YAML::Key << "seed" << YAML::Value << plan.corpus_seed;
+  y << YAML::Key << "song_index" << YAML::Value << plan.index;
+  y << YAML::Key << "artist_index" << YAML::Value << plan.artist_index;
+  y << YAML::Key << "sample_rate" << YAML::Value << plan.sample_rate;
+  y << YAML::Key << "frames" << YAML::Value << plan.frames;
+  y << YAML::Key << "sample_format" << YAML::Value << "float32, not dithered";
+  y << YAML::Key << "tempo_bpm" << YAML::Value << number(plan.bpm);
+  y << YAML::Key << "time_signature" << YAML::Value << std::to_string(plan.beats_per_bar) + "/4";
+  y << YAML::Key << "swing" << YAML::Value << number(plan.swing, 4);
+  y << YAML::Key << "key" << YAML::Value << pitch_class_name(plan.key);
+  y << YAML::Key << "mode" << YAML::Value << mode_name(plan.mode);
+  y << YAML::Key << "sections" << YAML::Value << YAML::BeginSeq;
+  for (const Section& section : plan.sections)
+    y << YAML::Flow << YAML::BeginMap << YAML::Key << "kind" << YAML::Value << section_name(section.kind) << YAML::Key
+      << "first_bar" << YAML::Value << section.first_bar << YAML::Key << "bars" << YAML::Value << section.bars
+      << YAML::Key << "intensity" << YAML::Value << number(section.intensity, 3) << YAML::EndMap;
+  y << YAML::EndSeq;
+  y << YAML::Key << "chords" << YAML::Value << YAML::BeginSeq;
+  for (const ChordSpan& span : plan.chords)
+    y << YAML::Flow << YAML::BeginMap << YAML::Key << "beat" << YAML::Value << number(span.start_beat) << YAML::Key
+      << "beats" << YAML::Value << number(span.beats) << YAML::Key << "chord" << YAML::Value << span.chord.symbol
+      << YAML::EndMap;
+  y << YAML::EndSeq;
+  y << YAML::Key << "level_reference" << YAML::Value << "level_db 0 = active RMS of -20 dBFS before mix_scale";
+  y << YAML::Key << "pan_law" << YAML::Value << "constant-power balance, unity at centre";
+  y << YAML::Key << "stem_scaling" << YAML::Value << "stem = render * gain * pan_gains * mix_scale";
+  y << YAML::Key << "mix" << YAML::Value << "float32 sum of the stems in stem order";
+  y << YAML::Key << "target_peak" << YAML::Value << number(plan.target_peak);
+  y << YAML::Key << "mix_scale" << YAML::Value << number(mixdown.mix_scale);
+  y << YAML::Key << "mix_peak" << YAML::Value << number(mixdown.mix_peak);
+  y << YAML::EndMap;  // synthesis
+  y << YAML::EndMap;
+  if (!y.good()) fail(plan.track_id, "cannot write the metadata: " + y.GetLastError());
+  return std::string(y.c_str()) + "\n";
+}
+
+}  // namespace unmix::synth

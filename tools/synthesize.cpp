@@ -1,0 +1,124 @@
+// synthesize: a synthetic multitrack corpus in MedleyDB's layout, rendered with FluidSynth from
+// procedurally composed songs. See docs/synthetic-corpus.md.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "unmix/error.h"
+#include "unmix/synth/corpus.h"
+#include "unmix/synth/soundfonts.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) {
+  g_stop = true;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<long>(std::lround(std::max(0.0, seconds)));
+  char buffer[32];
+  if (s >= 3600) std::snprintf(buffer, sizeof buffer, "%ldh%02ldm%02lds", s / 3600, s / 60 % 60, s % 60);
+  else std::snprintf(buffer, sizeof buffer, "%ldm%02lds", s / 60, s % 60);
+  return buffer;
+}
+
+// One line, rewritten in place on a terminal; otherwise a new line every 10 seconds.
+class ProgressLine {
+ public:
+  ProgressLine() : tty_(::isatty(STDERR_FILENO) != 0) {}
+  void operator()(const unmix::synth::CorpusProgress& p) {
+    const bool finished = p.stems_done == p.stems_total;
+    if (!tty_ && !finished && p.seconds_elapsed - last_ < 10.0) return;
+    last_ = p.seconds_elapsed;
+    const double fraction = p.stems_total > 0 ? static_cast<double>(p.stems_done) / static_cast<double>(p.stems_total) : 1.0;
+    const int width = 24;
+    const auto filled = static_cast<int>(fraction * width);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.append(static_cast<std::size_t>(width - filled), '.');
+    const std::string eta = p.stems_done > 0 ? clock_text(p.seconds_elapsed * (1.0 - fraction) / fraction) : "?";
+    std::fprintf(stderr, "%s[%s] %d/%d songs, %lld/%lld stems, %s elapsed, ETA %s%s", tty_ ? "\r" : "", bar.c_str(),
+                 p.songs_done + p.songs_skipped, p.songs_total, static_cast<long long>(p.stems_done),
+                 static_cast<long long>(p.stems_total), clock_text(p.seconds_elapsed).c_str(), eta.c_str(),
+                 tty_ ? "   " : "\n");
+    std::fflush(stderr);
+    dirty_ = tty_;
+  }
+  void end() {
+    if (dirty_) std::fputc('\n', stderr);
+    dirty_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool dirty_ = false;
+  double last_ = -1e9;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace unmix::synth;
+  CLI::App app{"Render procedurally composed songs with FluidSynth into a MedleyDB-layout multitrack corpus:\n"
+               "<out>/<Track>/<Track>_MIX.wav, <Track>_STEMS/<Track>_STEM_NN.wav (float32) and <Track>_METADATA.yaml."};
+  CorpusOptions options;
+  std::vector<std::string> guitars;
+  bool list_fonts = false;
+  app.add_option("-o,--out", options.out, "output folder (created if missing)");
+  app.add_option("-n,--songs", options.songs, "number of songs")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--seconds", options.seconds, "length of each song in seconds")->capture_default_str();
+  app.add_option("--seed", options.seed, "corpus seed: the same seed and options give byte-identical files")
+      ->capture_default_str();
+  app.add_option("--first-song", options.first_song, "index of the first song (to extend a corpus)")->capture_default_str();
+  app.add_option("--soundfont", options.soundfonts,
+                 "soundfont to draw instruments from (repeatable); default: every known GM font installed");
+  app.add_option("--guitar", guitars, "guitar kinds to use: acoustic, clean, distorted (repeatable or comma-separated); "
+                                      "default: all")
+      ->delimiter(',');
+  app.add_option("-j,--jobs", options.jobs, "worker threads (0: one per core)")->capture_default_str();
+  app.add_flag("--resume", options.resume, "keep songs whose folders already exist and render the rest");
+  app.add_flag("--list-soundfonts", list_fonts, "print the GM soundfonts found on this machine and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  ProgressLine line;
+  try {
+    if (list_fonts) {
+      for (const auto& path : installed_gm_soundfonts()) std::printf("%s\n", path.c_str());
+      return 0;
+    }
+    if (options.out.empty()) unmix::fail("synthesize", "--out is required");
+    for (const std::string& g : guitars) {
+      const auto kind = parse_guitar_kind(g);
+      if (!kind) unmix::fail("--guitar", "unknown guitar kind '" + g + "' (use acoustic, clean or distorted)");
+      options.guitar_kinds.push_back(*kind);
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    const CorpusResult result = synthesize_corpus(options, &g_stop, [&](const CorpusProgress& p) { line(p); });
+    line.end();
+    std::string fonts;
+    for (const std::string& f : result.soundfonts) fonts += (fonts.empty() ? "" : ", ") + f;
+    const double speed = result.seconds_elapsed > 0 ? result.audio_seconds / result.seconds_elapsed : 0.0;
+    std::fprintf(stderr, "synthesize: wrote %zu songs (%.0f s of audio) to %s in %s, %.1fx real time; fonts: %s%s\n",
+                 result.tracks_written.size(), result.audio_seconds, options.out.c_str(),
+                 clock_text(result.seconds_elapsed).c_str(), speed, fonts.c_str(),
+                 result.songs_skipped ? (", kept " + std::to_string(result.songs_skipped) + " existing").c_str() : "");
+    if (result.interrupted) {
+      std::fprintf(stderr, "synthesize: interrupted; unfinished songs were removed (rerun with --resume to continue)\n");
+      return 130;
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    line.end();
+    std::fprintf(stderr, "synthesize: %s\n", e.what());
+    return 1;
+  }
+}
