@@ -1,0 +1,40 @@
+#include "unmix/eval/distortion_filters.h"
+
+#include <limits>
+
+namespace unmix::eval {
+
+Eigen::MatrixXd delayed_gram(const LaggedCorrelations& corr, int first, int count, int filters_len) {
+  const int L = filters_len;
+  Eigen::MatrixXd gram(static_cast<Eigen::Index>(count) * L, static_cast<Eigen::Index>(count) * L);
+  for (int a = 0; a < count; ++a)
+    for (int b = a; b < count; ++b)
+      for (int p = 0; p < L; ++p)
+        for (int q = 0; q < L; ++q) {
+          const double v = corr(first + a, first + b, q - p);
+          gram(a * L + p, b * L + q) = v;
+          gram(b * L + q, a * L + p) = v;
+        }
+  return gram;
+}
+
+Eigen::MatrixXd delayed_cross(const LaggedCorrelations& corr, int first, int count, std::span<const int> y_columns,
+                              int filters_len) {
+  const int L = filters_len;
+  Eigen::MatrixXd cross(static_cast<Eigen::Index>(count) * L, static_cast<Eigen::Index>(y_columns.size()));
+  for (int a = 0; a < count; ++a)
+    for (std::size_t e = 0; e < y_columns.size(); ++e)
+      for (int p = 0; p < L; ++p) cross(a * L + p, static_cast<Eigen::Index>(e)) = corr(first + a, y_columns[e], -p);
+  return cross;
+}
+
+Eigen::MatrixXd solve_distortion_filters(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& cross) {
+  Eigen::MatrixXd regularized = gram;
+  regularized.diagonal().array() += std::numeric_limits<double>::epsilon();
+  const Eigen::PartialPivLU<Eigen::MatrixXd> lu(regularized);
+  // LAPACK's gesv (numpy.linalg.solve) fails exactly when a pivot is zero.
+  if ((lu.matrixLU().diagonal().array() != 0.0).all()) return lu.solve(cross);
+  return gram.bdcSvd(Eigen::ComputeThinU | Eigen::ComputeThinV).solve(cross);
+}
+
+}  // namespace unmix::eval
