@@ -189,28 +189,73 @@ Cache Cache::open(const fs::path& dir) {
   return Cache(std::move(impl));
 }
 
+namespace {
+
+// One pass over interleaved samples into planar output: out[c][i] (+)= gain * decode(src[i][c ^ swap]).
+template <typename Sample, bool Accumulate>
+void deinterleave(const Sample* src, int channels, std::int64_t count, float scale, bool swap, float* out,
+                  std::int64_t stride) {
+  if (channels == 2) {
+    float* left = out + (swap ? stride : 0);
+    float* right = out + (swap ? 0 : stride);
+    for (std::int64_t i = 0; i < count; ++i) {
+      const float l = static_cast<float>(src[2 * i]) * scale, r = static_cast<float>(src[2 * i + 1]) * scale;
+      if constexpr (Accumulate) {
+        left[i] += l;
+        right[i] += r;
+      } else {
+        left[i] = l;
+        right[i] = r;
+      }
+    }
+    return;
+  }
+  for (int c = 0; c < channels; ++c)
+    for (std::int64_t i = 0; i < count; ++i) {
+      const float v = static_cast<float>(src[i * channels + c]) * scale;
+      if constexpr (Accumulate)
+        out[c * stride + i] += v;
+      else
+        out[c * stride + i] = v;
+    }
+}
+
+}  // namespace
+
 void Cache::read(std::size_t track, Source source, std::int64_t start, std::int64_t count, float* out,
-                 std::int64_t out_stride) const {
+                 std::int64_t out_stride, float gain, bool swap_channels) const {
+  transfer(track, source, start, count, out, out_stride, gain, swap_channels, false);
+}
+
+void Cache::add(std::size_t track, Source source, std::int64_t start, std::int64_t count, float* out,
+                std::int64_t out_stride, float gain, bool swap_channels) const {
+  transfer(track, source, start, count, out, out_stride, gain, swap_channels, true);
+}
+
+void Cache::transfer(std::size_t track, Source source, std::int64_t start, std::int64_t count, float* out,
+                     std::int64_t out_stride, float gain, bool swap_channels, bool accumulate) const {
   const auto& t = impl_->tracks.at(track);
   if (start < 0 || count < 0) fail(impl_->dir, "negative excerpt start or length");
   const int channels = impl_->channels;
+  const bool swap = swap_channels && channels == 2;
   const std::int64_t available = std::clamp<std::int64_t>(t.frames - start, 0, count);
   const void* base = (source == Source::Target ? impl_->target_maps : impl_->interferer_maps)[track]->data();
   if (available > 0 && impl_->sample_type == SampleType::Float32) {
     const float* src = static_cast<const float*>(base) + start * channels;
-    for (int c = 0; c < channels; ++c) {
-      float* dst = out + c * out_stride;
-      for (std::int64_t i = 0; i < available; ++i) dst[i] = src[i * channels + c];
-    }
+    if (accumulate)
+      deinterleave<float, true>(src, channels, available, gain, swap, out, out_stride);
+    else
+      deinterleave<float, false>(src, channels, available, gain, swap, out, out_stride);
   } else if (available > 0) {
-    const float scale = source == Source::Target ? t.target_scale : t.interferer_scale;
+    const float scale = gain * (source == Source::Target ? t.target_scale : t.interferer_scale);
     const std::int16_t* src = static_cast<const std::int16_t*>(base) + start * channels;
-    for (int c = 0; c < channels; ++c) {
-      float* dst = out + c * out_stride;
-      for (std::int64_t i = 0; i < available; ++i) dst[i] = static_cast<float>(src[i * channels + c]) * scale;
-    }
+    if (accumulate)
+      deinterleave<std::int16_t, true>(src, channels, available, scale, swap, out, out_stride);
+    else
+      deinterleave<std::int16_t, false>(src, channels, available, scale, swap, out, out_stride);
   }
-  for (int c = 0; c < channels; ++c) std::fill(out + c * out_stride + available, out + c * out_stride + count, 0.f);
+  if (!accumulate)
+    for (int c = 0; c < channels; ++c) std::fill(out + c * out_stride + available, out + c * out_stride + count, 0.f);
 }
 
 }  // namespace unmix::data

@@ -89,7 +89,6 @@ void Loader::make_excerpt_batch(const Cache& cache, const LoaderOptions& o, cons
   const auto seq = static_cast<std::int64_t>(std::llround(o.seq_dur * cache.sample_rate()));
   const std::size_t per_epoch = tracks.size() * static_cast<std::size_t>(o.samples_per_track);
   const std::int64_t item_stride = channels * seq;
-  std::vector<float> interferer(static_cast<std::size_t>(item_stride));
   items.assign(static_cast<std::size_t>(o.batch_size), {});
   std::int64_t cached_epoch = -1;
   std::vector<std::uint32_t> order;
@@ -126,25 +125,21 @@ void Loader::make_excerpt_batch(const Cache& cache, const LoaderOptions& o, cons
       info.interferer_swapped = rng.uniform() < 0.5;
     }
 
+    // Each source is read once, already scaled and swapped: the target into its slot, then the mix as
+    // that target plus the interferers.
     float* t = target + k * item_stride;
     float* m = mix + k * item_stride;
     for (int attempt = 0;; ++attempt) {
       info.target_start = static_cast<std::int64_t>(rng.below(span(info.target_track)));
-      cache.read(info.target_track, Source::Target, info.target_start, seq, t, seq);
-      if (o.silence_threshold <= 0 || attempt >= o.silence_retries || rms(t, channels, seq, seq) >= o.silence_threshold) break;
+      cache.read(info.target_track, Source::Target, info.target_start, seq, t, seq, info.target_gain, info.target_swapped);
+      if (o.silence_threshold <= 0 || attempt >= o.silence_retries ||
+          rms(t, channels, seq, seq) >= static_cast<double>(o.silence_threshold) * info.target_gain)
+        break;
     }
     info.interferer_start = o.random_interferer_track ? interferer_start : info.target_start;
-    cache.read(info.interferer_track, Source::Interferers, info.interferer_start, seq, interferer.data(), seq);
-
-    // Augment each source, then sum: mix = g_t * swap(target) + g_i * swap(interferers).
-    if (info.target_swapped) std::swap_ranges(t, t + seq, t + seq);
-    for (std::int64_t i = 0; i < item_stride; ++i) t[i] *= info.target_gain;
-    for (int c = 0; c < channels; ++c) {
-      const float* src = interferer.data() + (info.interferer_swapped ? (channels - 1 - c) : c) * seq;
-      const float* tc = t + c * seq;
-      float* mc = m + c * seq;
-      for (std::int64_t i = 0; i < seq; ++i) mc[i] = tc[i] + info.interferer_gain * src[i];
-    }
+    std::copy(t, t + item_stride, m);
+    cache.add(info.interferer_track, Source::Interferers, info.interferer_start, seq, m, seq, info.interferer_gain,
+              info.interferer_swapped);
   }
 }
 
@@ -177,7 +172,7 @@ Loader::Loader(const Cache& cache, LoaderOptions options, std::shared_ptr<HostAl
   if (o.mode == LoaderOptions::Mode::Excerpts) {
     if (!(o.seq_dur > 0) || o.batch_size < 1 || o.samples_per_track < 1)
       fail("loader", "seq_dur, batch_size and samples_per_track must be positive");
-    if (!(o.gain_low <= o.gain_high)) fail("loader", "gain_low must not exceed gain_high");
+    if (!(0 <= o.gain_low && o.gain_low <= o.gain_high)) fail("loader", "gains must satisfy 0 <= gain_low <= gain_high");
   }
   seq_frames_ = static_cast<std::int64_t>(std::llround(o.seq_dur * cache_.sample_rate()));
   tracks_ = eligible_tracks(cache_, o);

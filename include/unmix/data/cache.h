@@ -67,13 +67,19 @@ class Cache {
   const CacheStatistics& statistics() const;  // throws when the cache has none
 
   // Copies frames [start, start + count) of one source into planar float: channel c goes to
-  // out[c * out_stride, c * out_stride + count). Frames past the end read as zeros; start must be >= 0.
+  // out[c * out_stride, c * out_stride + count), times `gain`, with left and right exchanged when
+  // swap_channels (stereo only). Frames past the end read as zeros; start must be >= 0.
   void read(std::size_t track, Source source, std::int64_t start, std::int64_t count, float* out,
-            std::int64_t out_stride) const;
+            std::int64_t out_stride, float gain = 1.f, bool swap_channels = false) const;
+  // The same, added onto what `out` already holds (a mix assembled in one pass per source).
+  void add(std::size_t track, Source source, std::int64_t start, std::int64_t count, float* out,
+           std::int64_t out_stride, float gain = 1.f, bool swap_channels = false) const;
 
  private:
   struct Impl;
   explicit Cache(std::unique_ptr<Impl> impl);
+  void transfer(std::size_t track, Source source, std::int64_t start, std::int64_t count, float* out,
+                std::int64_t out_stride, float gain, bool swap_channels, bool accumulate) const;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -62,7 +62,7 @@ struct LoaderOptions {
   bool gain = true;
   bool channel_swap = true;
   bool random_interferer_track = true;  // false: interferers from the target's own track at the same start
-  float silence_threshold = 0.f;   // > 0: redraw a target excerpt whose RMS is below this (linear)
+  float silence_threshold = 0.f;   // > 0: redraw a target excerpt whose RMS (before gain) is below this
   int silence_retries = 10;        // draws before accepting a quiet excerpt anyway
   bool include_bleed = true;       // false: tracks flagged bleed are not used
 };
