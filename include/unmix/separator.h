@@ -1,0 +1,140 @@
+#pragma once
+// Source separation as openunmix's Separator: centered STFT -> one spectrogram model per target ->
+// Wiener post-filter (unmix/wiener.h) -> ISTFT, on the CPU or, where there is one, the GPU.
+//
+// Long signals are processed in chunks so memory stays bounded. A chunk's core is a whole number of
+// Wiener windows (so the EM sees exactly the windows of the whole-signal run) and is surrounded by
+// `context_frames` frames on each side that only feed the model's BiLSTM; the chunk's ISTFT is stitched
+// with the frames of the previous chunk that overlap it, so the overlap-add is the whole-signal one.
+// The only difference to processing everything at once is the BiLSTM not seeing beyond the context,
+// which docs/separate.md quantifies.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "unmix/audio.h"
+#include "unmix/config.h"
+#include "unmix/error.h"
+#include "unmix/param_table.h"
+#include "unmix/wiener.h"
+
+namespace unmix {
+
+// Magnitude spectrogram in, target magnitude spectrogram out: what the separator needs of a model.
+// The CPU reference and the GPU engine both implement it.
+class SpectrogramModel {
+ public:
+  virtual ~SpectrogramModel() = default;
+  virtual const ModelConfig& config() const = 0;
+  // mix and out: [frames][batch][channels][bins] (config().nb_channels, nb_bins); the batch items are
+  // independent sequences. Eval mode.
+  virtual void forward(const float* mix, int frames, int batch, float* out) = 0;
+  virtual std::string device_name() const = 0;  // "cpu", "cuda:0", ...
+};
+
+// The CPU reference (UmxCpu) behind the interface; takes the weights over.
+std::unique_ptr<SpectrogramModel> make_cpu_model(UmxWeights weights);
+// The GPU engine's model on `device`, or nullptr when this build has no GPU model engine.
+std::unique_ptr<SpectrogramModel> make_gpu_model(const UmxWeights& weights, int device);
+bool gpu_model_available();
+
+enum class Device { Auto, Cpu, Cuda };
+Device parse_device(const std::string& name);  // "auto" | "cpu" | "cuda"; unmix::Error otherwise
+
+struct SeparatorOptions {
+  int niter = 1;                    // EM iterations of the Wiener filter
+  bool softmask = false;            // soft-mask initial estimates instead of magnitude + mixture phase
+  std::optional<bool> residual;     // default: on for a single target, off otherwise
+  int wiener_win_len = 300;         // frames per Wiener window; 0: the whole signal as one window
+  int chunk_windows = 4;            // Wiener windows per chunk core (with 0 above: one chunk)
+  int context_frames = 256;         // model context on each side of a chunk core
+  Device device = Device::Auto;
+};
+
+// Chunk layout over a signal's frames: the core [core_begin, core_end) is filtered and kept; the model
+// runs on the span [span_begin, span_end), which holds the core plus up to `context` frames either side
+// (less only where the signal ends). Every span has the same length, min(frames, core + 2 * context).
+struct Chunk {
+  int core_begin = 0, core_end = 0;
+  int span_begin = 0, span_end = 0;
+};
+std::vector<Chunk> plan_chunks(int frames, int core_frames, int context_frames);
+
+// Thrown by separate() when the progress callback asks to stop.
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error("cancelled") {}
+};
+
+// Called after each chunk with the fraction done in [0, 1]; returning false stops the separation.
+using ProgressFn = std::function<bool(double fraction)>;
+
+class Separator {
+ public:
+  // One model per target, all with the same nfft, nhop, channels and sample rate.
+  Separator(std::vector<std::string> targets, std::vector<std::unique_ptr<SpectrogramModel>> models,
+            const SeparatorOptions& options);
+  ~Separator();
+  Separator(Separator&&) noexcept;
+  Separator& operator=(Separator&&) noexcept;
+
+  // Loads <dir>/<target>.{json,safetensors} for each target (all targets in the directory when
+  // `targets` is empty) on the device the options ask for.
+  static Separator load(const std::filesystem::path& model_dir, std::vector<std::string> targets,
+                        const SeparatorOptions& options);
+
+  // Sources in output order: the targets, then "residual" when the residual is on.
+  const std::vector<std::string>& source_names() const { return sources_; }
+  const ModelConfig& config() const;
+  int sample_rate() const;
+  // What runs where, e.g. "model on cpu, Wiener filter on cpu".
+  std::string describe() const;
+  // Adjustments made to the options (e.g. EM turned off for a single source), for the user.
+  const std::vector<std::string>& notes() const { return notes_; }
+  const SeparatorOptions& options() const { return options_; }
+
+  // `mix` at the model's sample rate, 1 or 2 channels, at least nfft / 2 + 1 frames. Returns one Audio per
+  // source with the mix's rate, length and channel count (a stereo model duplicates a mono mix and
+  // averages the result back; a mono model on a stereo mix sees the channel-averaged magnitude and the
+  // Wiener filter gives stereo sources, as openunmix does).
+  std::vector<Audio> separate(const Audio& mix, const ProgressFn& progress = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::string> sources_;
+  std::vector<std::string> notes_;
+  SeparatorOptions options_;
+};
+
+// Targets available in a model directory (every <name>.json with a matching <name>.safetensors), sorted.
+std::vector<std::string> list_targets(const std::filesystem::path& model_dir);
+
+// The model used when none is given: $UNMIX_MODEL_DIR, else models/default next to the working
+// directory or the source tree of the running executable. nullopt when there is none.
+std::optional<std::filesystem::path> default_model_dir(const std::filesystem::path& executable = {});
+
+// One file through the whole pipeline: decode (start/duration window) -> keep at most two channels ->
+// resample to the model rate -> separate -> resample back -> <outdir>/<input stem>/<source>.<ext>.
+struct OutputOptions {
+  std::filesystem::path outdir = "separated";
+  std::string ext = "wav";                  // wav or flac
+  SampleFormat format = SampleFormat::Float32;
+  double start_seconds = 0.0;
+  double duration_seconds = -1.0;           // < 0: to the end
+};
+void validate(const OutputOptions& options);  // unmix::Error naming the bad option
+
+struct FileResult {
+  std::vector<std::filesystem::path> written;
+  double seconds = 0.0;  // audio length processed
+};
+FileResult separate_file(Separator& separator, const std::filesystem::path& input, const OutputOptions& options,
+                         const ProgressFn& progress = {});
+
+}  // namespace unmix

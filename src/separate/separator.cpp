@@ -1,0 +1,290 @@
+// The separation pipeline on one signal at the model's rate: chunked STFT -> models -> Wiener -> stitched
+// ISTFT (see unmix/separator.h for the chunking and why it matches whole-signal processing).
+#include "unmix/separator.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "device_choice.h"
+#include "unmix/gpu/wiener.h"
+#include "unmix/model_dir.h"
+#include "unmix/stft.h"
+
+namespace unmix {
+
+struct Separator::Impl {
+  std::vector<std::unique_ptr<SpectrogramModel>> models;
+  ModelConfig config;
+  Stft stft;
+  std::unique_ptr<gpu::WienerGpu> gpu_wiener;
+  WienerOptions wiener;
+
+  Impl(std::vector<std::unique_ptr<SpectrogramModel>> m, const ModelConfig& c)
+      : models(std::move(m)), config(c), stft(c.nfft, c.nhop) {}
+
+  std::vector<ComplexSpectrogram> filter(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes) {
+    return gpu_wiener ? gpu_wiener->run(mix, magnitudes, wiener) : unmix::wiener(mix, magnitudes, wiener);
+  }
+};
+
+namespace {
+
+void check_same_layout(const ModelConfig& a, const ModelConfig& b, const std::string& name, const std::string& first) {
+  auto differs = [&](const std::string& what, double x, double y) {
+    if (x != y)
+      fail("model '" + name + "'", what + " " + std::to_string(y) + " differs from " + std::to_string(x) + " of model '" +
+                                       first + "'; all targets must share the STFT, channels and sample rate");
+  };
+  differs("nfft", a.nfft, b.nfft);
+  differs("nhop", a.nhop, b.nhop);
+  differs("nb_channels", a.nb_channels, b.nb_channels);
+  differs("sample_rate", a.sample_rate, b.sample_rate);
+}
+
+// Frames [span_begin, span_end) of the centered STFT need these samples of the reflect-padded signal;
+// `planar` gets them channel by channel (padded position q is signal sample q - n_fft / 2).
+void padded_segment(const Audio& audio, int n_fft, int n_hop, const Chunk& chunk, std::vector<float>& planar,
+                    std::int64_t& length) {
+  const std::int64_t L = audio.frames;
+  length = static_cast<std::int64_t>(chunk.span_end - chunk.span_begin - 1) * n_hop + n_fft;
+  planar.resize(static_cast<std::size_t>(audio.channels) * static_cast<std::size_t>(length));
+  const std::int64_t first = static_cast<std::int64_t>(chunk.span_begin) * n_hop - n_fft / 2;
+  for (int c = 0; c < audio.channels; ++c) {
+    const float* x = audio.channel(c);
+    float* out = planar.data() + static_cast<std::size_t>(c) * static_cast<std::size_t>(length);
+    for (std::int64_t i = 0; i < length; ++i) {
+      std::int64_t k = first + i;
+      // torch's reflect padding (no edge repeat), as Stft::forward(center = true) applies it
+      if (k < 0) k = -k;
+      if (k >= L) k = 2 * (L - 1) - k;
+      out[i] = x[k];
+    }
+  }
+}
+
+// Copies frames [first, first + count) of `src` into a new spectrogram.
+ComplexSpectrogram frame_range(const ComplexSpectrogram& src, int first, int count) {
+  ComplexSpectrogram out;
+  out.channels = src.channels;
+  out.frames = count;
+  out.bins = src.bins;
+  out.data.resize(static_cast<std::size_t>(src.channels) * count * src.bins);
+  for (int c = 0; c < src.channels; ++c)
+    std::copy_n(src.frame(c, first), static_cast<std::size_t>(count) * src.bins, out.frame(c, 0));
+  return out;
+}
+
+// `head` frames followed by `tail` frames.
+ComplexSpectrogram concat_frames(const ComplexSpectrogram& head, const ComplexSpectrogram& tail) {
+  if (head.frames == 0) return tail;
+  ComplexSpectrogram out;
+  out.channels = tail.channels;
+  out.frames = head.frames + tail.frames;
+  out.bins = tail.bins;
+  out.data.resize(static_cast<std::size_t>(out.channels) * out.frames * out.bins);
+  for (int c = 0; c < out.channels; ++c) {
+    std::copy_n(head.frame(c, 0), static_cast<std::size_t>(head.frames) * head.bins, out.frame(c, 0));
+    std::copy_n(tail.frame(c, 0), static_cast<std::size_t>(tail.frames) * tail.bins, out.frame(c, head.frames));
+  }
+  return out;
+}
+
+// Overlap-add across chunks. A sample of the padded signal at position q is covered by the frames t with
+// t * hop <= q < t * hop + n_fft. The chunk with core [c0, c1) owns the samples [c0 * hop, c1 * hop) and
+// inverts its core frames together with the last (n_fft - 1) / hop frames of the previous core: exactly the
+// frames that cover those samples, summed in the same order as a whole-signal ISTFT, so the stitched
+// signal equals it sample for sample.
+class StitchedIstft {
+ public:
+  StitchedIstft(const Stft& stft, Audio& out) : stft_(stft), out_(out), carry_frames_((stft.n_fft() - 1) / stft.n_hop()) {}
+
+  void add(const ComplexSpectrogram& core, int core_begin, bool last) {
+    ComplexSpectrogram frames = concat_frames(carry_, core);
+    const int first_frame = core_begin - carry_.frames;
+    const std::int64_t hop = stft_.n_hop();
+    const std::int64_t length = stft_.default_length(frames.frames, false);
+    buffer_.resize(static_cast<std::size_t>(frames.channels) * static_cast<std::size_t>(length));
+    stft_.inverse(frames, false, length, buffer_.data());
+    const std::int64_t origin = first_frame * hop;  // padded position of buffer_[0]
+    const std::int64_t keep_begin = core_begin * hop;
+    const std::int64_t keep_end = last ? origin + length : (static_cast<std::int64_t>(core_begin) + core.frames) * hop;
+    const std::int64_t pad = stft_.n_fft() / 2;
+    const std::int64_t from = std::max(keep_begin, pad), to = std::min(keep_end, out_.frames + pad);
+    for (int c = 0; c < frames.channels; ++c)
+      for (std::int64_t q = from; q < to; ++q)
+        out_.channel(c)[q - pad] = buffer_[static_cast<std::size_t>(c) * static_cast<std::size_t>(length) +
+                                           static_cast<std::size_t>(q - origin)];
+    const int keep = std::min(carry_frames_, frames.frames);
+    carry_ = frame_range(frames, frames.frames - keep, keep);
+  }
+
+ private:
+  const Stft& stft_;
+  Audio& out_;
+  int carry_frames_;
+  ComplexSpectrogram carry_;
+  std::vector<float> buffer_;
+};
+
+}  // namespace
+
+Separator::Separator(std::vector<std::string> targets, std::vector<std::unique_ptr<SpectrogramModel>> models,
+                     const SeparatorOptions& options)
+    : options_(options) {
+  if (targets.empty()) fail("separator", "no targets");
+  if (targets.size() != models.size()) fail("separator", "one model per target is needed");
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    if (!models[i]) fail("separator", "model for '" + targets[i] + "' is missing");
+    check_same_layout(models[0]->config(), models[i]->config(), targets[i], targets[0]);
+    if (std::count(targets.begin(), targets.end(), targets[i]) > 1 || targets[i] == "residual")
+      fail("separator", "target name '" + targets[i] + "' is used twice (\"residual\" is reserved)");
+  }
+  const ModelConfig config = models[0]->config();
+  if (config.nb_channels != 1 && config.nb_channels != 2)
+    fail("separator", "models with " + std::to_string(config.nb_channels) + " channels are not supported");
+  if (options.wiener_win_len < 0) fail("--wiener-win-len", "must be >= 0 frames (0: the whole signal at once)");
+  if (options.chunk_windows < 1) fail("separator", "chunk must hold at least one Wiener window");
+  if (options.context_frames < 0) fail("separator", "context must be >= 0 frames");
+  if (options.niter < 0) fail("--niter", "must be >= 0");
+
+  impl_ = std::make_unique<Impl>(std::move(models), config);
+  const bool residual = options.residual.value_or(targets.size() == 1);
+  options_.residual = residual;
+  impl_->wiener.iterations = options.niter;
+  impl_->wiener.softmask = options.softmask;
+  impl_->wiener.residual = residual;
+  impl_->wiener.window_frames = options.wiener_win_len;
+  if (wiener_source_count(static_cast<int>(targets.size()), impl_->wiener) == 1 && options.niter > 0) {
+    // openunmix refuses this; EM with one source only reproduces the mixture, so it is skipped instead.
+    notes_.push_back("EM needs at least two sources (add --residual or more targets); separating with --niter 0");
+    impl_->wiener.iterations = 0;
+    options_.niter = 0;
+  }
+  const DeviceChoice choice = choose_device(options.device);
+  if (choice.gpu_wiener) impl_->gpu_wiener = std::make_unique<gpu::WienerGpu>(0);
+  notes_.insert(notes_.end(), choice.notes.begin(), choice.notes.end());
+  sources_ = std::move(targets);
+  if (residual) sources_.push_back("residual");
+}
+
+Separator::~Separator() = default;
+Separator::Separator(Separator&&) noexcept = default;
+Separator& Separator::operator=(Separator&&) noexcept = default;
+
+Separator Separator::load(const std::filesystem::path& model_dir, std::vector<std::string> targets,
+                          const SeparatorOptions& options) {
+  if (targets.empty()) targets = list_targets(model_dir);
+  if (targets.empty())
+    fail(model_dir, "no models in this folder (expected <target>.json with <target>.safetensors)");
+  const DeviceChoice choice = choose_device(options.device);
+  std::vector<std::unique_ptr<SpectrogramModel>> models;
+  for (const auto& target : targets) {
+    UmxWeights weights = load_model(model_dir, target);
+    std::unique_ptr<SpectrogramModel> model;
+    if (choice.gpu_model) model = make_gpu_model(weights, 0);
+    if (!model) model = make_cpu_model(std::move(weights));
+    models.push_back(std::move(model));
+  }
+  return Separator(std::move(targets), std::move(models), options);
+}
+
+const ModelConfig& Separator::config() const { return impl_->config; }
+int Separator::sample_rate() const { return static_cast<int>(impl_->config.sample_rate); }
+
+std::string Separator::describe() const {
+  return "model on " + impl_->models.front()->device_name() + ", Wiener filter on " +
+         (impl_->gpu_wiener ? "cuda:" + std::to_string(impl_->gpu_wiener->device()) : std::string("cpu"));
+}
+
+std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progress) {
+  const ModelConfig& cfg = impl_->config;
+  const Stft& stft = impl_->stft;
+  if (mix.channels != 1 && mix.channels != 2)
+    fail("separate", "audio must have 1 or 2 channels, got " + std::to_string(mix.channels));
+  if (mix.sample_rate != sample_rate())
+    fail("separate", "audio at " + std::to_string(mix.sample_rate) + " Hz, the model expects " +
+                         std::to_string(sample_rate()) + " Hz");
+  if (mix.frames <= cfg.nfft / 2)
+    fail("separate", "audio of " + std::to_string(mix.frames) + " samples is too short: the model needs more than " +
+                         std::to_string(cfg.nfft / 2) + " (" + std::to_string(1000.0 * (cfg.nfft / 2 + 1) / cfg.sample_rate) +
+                         " ms)");
+
+  // A stereo model duplicates a mono mix; a mono model keeps the mix's channels (see magnitudes below).
+  const Audio* input = &mix;
+  Audio duplicated;
+  if (cfg.nb_channels == 2 && mix.channels == 1) {
+    duplicated = to_channels(mix, 2);
+    input = &duplicated;
+  }
+  const int C = input->channels, mc = cfg.nb_channels, bins = cfg.nb_bins;
+  const int frames = stft.frames(input->frames, true);
+  const int window = options_.wiener_win_len;
+  const int core = window > 0 ? static_cast<int>(std::min<long long>(frames, 1LL * window * options_.chunk_windows)) : frames;
+  const std::vector<Chunk> chunks = plan_chunks(frames, core, options_.context_frames);
+
+  const int S = static_cast<int>(sources_.size());
+  std::vector<Audio> out(static_cast<std::size_t>(S));
+  std::vector<StitchedIstft> istft;
+  istft.reserve(out.size());
+  for (auto& a : out) {
+    a.sample_rate = input->sample_rate;
+    a.channels = C;
+    a.frames = input->frames;
+    a.samples.assign(static_cast<std::size_t>(C) * static_cast<std::size_t>(input->frames), 0.f);
+    istft.emplace_back(stft, a);
+  }
+
+  std::vector<float> segment, magnitudes;
+  std::vector<std::vector<float>> estimates(impl_->models.size());
+  for (std::size_t k = 0; k < chunks.size(); ++k) {
+    const Chunk& chunk = chunks[k];
+    const int span = chunk.span_end - chunk.span_begin;
+    std::int64_t length = 0;
+    padded_segment(*input, cfg.nfft, cfg.nhop, chunk, segment, length);
+    const ComplexSpectrogram spec = stft.forward(segment.data(), C, length, false);
+
+    // Model input [frames][1][mc][bins]; a mono model on stereo sees the channel mean of the magnitudes.
+    magnitudes.resize(static_cast<std::size_t>(span) * mc * bins);
+    if (mc == C) {
+      magnitude_frame_major(spec, 1, 0, magnitudes.data());
+    } else {
+      for (int t = 0; t < span; ++t) {
+        const auto* left = spec.frame(0, t);
+        const auto* right = spec.frame(1, t);
+        float* dst = magnitudes.data() + static_cast<std::size_t>(t) * bins;
+        for (int f = 0; f < bins; ++f) dst[f] = (std::abs(left[f]) + std::abs(right[f])) / 2.f;
+      }
+    }
+    TargetMagnitudes targets;
+    targets.channels = mc;
+    const std::size_t core_offset = static_cast<std::size_t>(chunk.core_begin - chunk.span_begin) * mc * bins;
+    for (std::size_t j = 0; j < impl_->models.size(); ++j) {
+      estimates[j].resize(magnitudes.size());
+      impl_->models[j]->forward(magnitudes.data(), span, 1, estimates[j].data());
+      targets.targets.push_back(estimates[j].data() + core_offset);
+    }
+
+    const ComplexSpectrogram core_mix =
+        frame_range(spec, chunk.core_begin - chunk.span_begin, chunk.core_end - chunk.core_begin);
+    const std::vector<ComplexSpectrogram> sources = impl_->filter(core_mix, targets);
+    const bool last = k + 1 == chunks.size();
+    for (int j = 0; j < S; ++j) istft[j].add(sources[j], chunk.core_begin, last);
+
+    if (progress && !progress(static_cast<double>(chunk.core_end) / frames)) throw Cancelled();
+  }
+
+  if (mix.channels == 1 && C == 2) {
+    // Both channels came from the same mono signal; return their mean.
+    for (auto& a : out) {
+      float* left = a.channel(0);
+      const float* right = a.channel(1);
+      for (std::int64_t i = 0; i < a.frames; ++i) left[i] = 0.5f * (left[i] + right[i]);
+      a.channels = 1;
+      a.samples.resize(static_cast<std::size_t>(a.frames));
+      a.samples.shrink_to_fit();
+    }
+  }
+  return out;
+}
+
+}  // namespace unmix
