@@ -415,6 +415,19 @@ std::vector<float> UmxGpu::download_adam_moments(bool second) const {
   return (second ? impl_->exp_avg_sq : impl_->exp_avg).download(impl_->stream);
 }
 
+void UmxGpu::upload_adam_state(const std::vector<float>& exp_avg, const std::vector<float>& exp_avg_sq,
+                               std::int64_t step) {
+  auto& m = *impl_;
+  if (exp_avg.size() != m.table.trainable_size() || exp_avg_sq.size() != m.table.trainable_size() || step < 0)
+    fail("gpu model", "Adam state does not match the model config");
+  m.exp_avg.upload(exp_avg, m.stream);
+  m.exp_avg_sq.upload(exp_avg_sq, m.stream);
+  m.adam_step = step;
+}
+
+std::uint64_t UmxGpu::dropout_draws() const { return impl_->dropout_counter; }
+void UmxGpu::set_dropout_draws(std::uint64_t draws) { impl_->dropout_counter = draws; }
+
 std::vector<float> UmxGpu::download_dropout_mask(int layer) const {
   if (layer < 1 || layer >= impl_->config.nb_layers) fail("gpu model", "dropout masks exist for layers 1..L-1");
   return impl_->dropout_mask[layer].download(impl_->stream);

@@ -61,6 +61,11 @@ class UmxGpu {
   float* grads();
   std::vector<float> download_grads() const;
   std::vector<float> download_adam_moments(bool second) const;
+  // Resuming a training run: Adam moments (trainable_size() each) and step count, and how many dropout masks
+  // have been drawn (the position in the dropout stream).
+  void upload_adam_state(const std::vector<float>& exp_avg, const std::vector<float>& exp_avg_sq, std::int64_t step);
+  std::uint64_t dropout_draws() const;
+  void set_dropout_draws(std::uint64_t draws);
   std::vector<float> download_dropout_mask(int layer) const;  // layer >= 1: mask applied to its input
 
  private:

@@ -1,0 +1,251 @@
+// The trainer on the CPU with a tiny model and corpus: the validation loss falls, outputs are written,
+// resuming (after a finished epoch or from the middle of one) reproduces an uninterrupted run exactly,
+// and a non-finite loss stops the run without touching the last good checkpoint.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "test_support.h"
+#include "test_train_corpus.h"
+#include "unmix/error.h"
+#include "unmix/model_dir.h"
+#include "unmix/train/checkpoint.h"
+#include "unmix/train/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace unmix;
+using namespace unmix::train;
+
+namespace {
+
+class TrainTest : public ::testing::Test {
+ protected:
+  // The corpus, its cache and one uninterrupted 4-epoch run that the other tests compare against.
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(test::temp_dir("train"));
+    const auto manifest = test::write_corpus(*dir_ / "corpus", 6, 2, 4.0);
+    test::write_corpus_cache(manifest, *dir_ / "corpus", *dir_ / "cache");
+    reference_lines_ = new std::vector<std::string>;
+    TrainerHooks hooks;
+    hooks.log = [](const std::string& line) { reference_lines_->push_back(line); };
+    reference_ = new TrainResult(run(small_config("reference"), hooks));
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(*dir_, ec);
+    delete dir_;
+    delete reference_;
+    delete reference_lines_;
+  }
+
+  // Small enough for a few hundred milliseconds per epoch, large enough to learn something.
+  static TrainConfig small_config(const std::string& run) {
+    TrainConfig c;
+    c.cache = (*dir_ / "cache").string();
+    c.output = (*dir_ / run).string();
+    c.target = "guitar";
+    c.device = "cpu";
+    c.epochs = 4;
+    c.batch_size = 4;
+    c.seq_dur = 1.0;
+    c.samples_per_track = 4;
+    c.lr = 0.01;
+    c.hidden_size = 16;
+    c.nfft = 512;
+    c.nhop = 128;
+    c.bandwidth = 6000;
+    c.nb_workers = 2;
+    c.valid_chunk_dur = 1.5;  // three chunks per 4 s validation track
+    c.progress_seconds = 1e9;
+    return c;
+  }
+
+  static TrainResult run(const TrainConfig& config, TrainerHooks hooks = {}, const fs::path& resume = {},
+                         std::vector<std::string> given = {}) {
+    if (!hooks.log) hooks.log = [](const std::string&) {};
+    RunRequest request;
+    request.config = config;
+    request.resume = resume;
+    request.given = std::move(given);
+    return run_training(request, hooks);
+  }
+
+  static void expect_same_run(const fs::path& a, const fs::path& b) {
+    const Checkpoint x = load_checkpoint(checkpoint_path(a)), y = load_checkpoint(checkpoint_path(b));
+    ASSERT_EQ(x.state.history.size(), y.state.history.size());
+    for (std::size_t e = 0; e < x.state.history.size(); ++e) {
+      EXPECT_EQ(x.state.history[e].train_loss, y.state.history[e].train_loss) << "epoch " << e + 1;
+      EXPECT_EQ(x.state.history[e].valid_loss, y.state.history[e].valid_loss) << "epoch " << e + 1;
+      EXPECT_EQ(x.state.history[e].lr, y.state.history[e].lr) << "epoch " << e + 1;
+    }
+    EXPECT_EQ(x.state.steps, y.state.steps);
+    EXPECT_EQ(x.weights.values, y.weights.values);
+    EXPECT_EQ(x.adam.exp_avg, y.adam.exp_avg);
+    EXPECT_EQ(x.adam.exp_avg_sq, y.adam.exp_avg_sq);
+    EXPECT_EQ(x.adam.step, y.adam.step);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(x.weights.num_batches_tracked[i], y.weights.num_batches_tracked[i]);
+    EXPECT_EQ(x.state.dropout.state, y.state.dropout.state);
+  }
+
+  static fs::path* dir_;
+  static TrainResult* reference_;
+  static std::vector<std::string>* reference_lines_;
+};
+
+fs::path* TrainTest::dir_ = nullptr;
+TrainResult* TrainTest::reference_ = nullptr;
+std::vector<std::string>* TrainTest::reference_lines_ = nullptr;
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST_F(TrainTest, ValidationLossFallsAndEveryOutputIsWritten) {
+  const TrainResult& result = *reference_;
+  ASSERT_EQ(result.outcome, Outcome::Finished) << result.message;
+  ASSERT_EQ(result.history.size(), 4u);
+  const double first = result.history.front().valid_loss, last = result.history.back().valid_loss;
+  EXPECT_LT(last, 0.8 * first) << "validation loss " << first << " -> " << last;
+  EXPECT_LT(result.history.back().train_loss, result.history.front().train_loss);
+  EXPECT_EQ(result.steps, 4 * 4);  // 4 train tracks x 4 excerpts / batch 4 per epoch
+  const std::vector<std::string>& lines = *reference_lines_;
+
+  const fs::path out = result.output;
+  // best model, readable as a separation model, equal to the weights of the best epoch
+  const UmxWeights best = load_model(out, "guitar");
+  EXPECT_EQ(best.config.hidden_size, 16);
+  EXPECT_EQ(best.config.nfft, 512);
+  EXPECT_EQ(best.config.max_bin, bandwidth_to_max_bin(16000, 512, 6000));
+  const std::string summary = read_text(out / "guitar.json");
+  EXPECT_NE(summary.find("\"best_loss\""), std::string::npos);
+  EXPECT_NE(summary.find("\"valid_loss_history\""), std::string::npos);
+  EXPECT_NE(summary.find("\"epochs_trained\": " + std::to_string(result.best_epoch)), std::string::npos) << summary;
+  if (result.best_epoch == 4) {
+    EXPECT_EQ(best.values, load_checkpoint(checkpoint_path(out)).weights.values);
+  }
+  // input normalization from the cache statistics (openunmix: input_mean = -mean, input_scale = 1/std),
+  // trained a little since
+  const auto input_scale = best["input_scale"];
+  for (float s : input_scale) ASSERT_GT(s, 0.f);
+
+  // history: one line per epoch with every measurement
+  std::ifstream history(out / "history.jsonl");
+  std::string line;
+  int records = 0;
+  while (std::getline(history, line)) {
+    const EpochRecord r = history_from_line(line, "history.jsonl");
+    EXPECT_EQ(r.epoch, ++records);
+    EXPECT_GT(r.samples_per_second, 0);
+    EXPECT_GE(r.data_wait_share, 0);
+    EXPECT_LE(r.data_wait_share, 1);
+    EXPECT_DOUBLE_EQ(r.lr, 0.01);
+  }
+  EXPECT_EQ(records, 4);
+  // the curves: an SVG with one polyline per series
+  const std::string svg = read_text(out / "loss.svg");
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_EQ(svg.find("</svg>"), svg.size() - 7);
+  std::size_t polylines = 0;
+  for (std::size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++polylines;
+  EXPECT_EQ(polylines, 2u);
+  // a progress line per epoch with an ETA, and the same lines in train.log
+  int epoch_lines = 0;
+  for (const auto& l : lines)
+    if (l.rfind("epoch ", 0) == 0 && l.find("ETA") != std::string::npos) ++epoch_lines;
+  EXPECT_EQ(epoch_lines, 4);
+  EXPECT_NE(read_text(out / "train.log").find(lines.back()), std::string::npos);
+}
+
+TEST_F(TrainTest, ResumingAfterHalfTheEpochsMatchesOneRun) {
+  TrainConfig half = small_config("halves");
+  half.epochs = 2;
+  ASSERT_EQ(run(half).outcome, Outcome::Finished);
+  TrainConfig more;
+  more.epochs = 4;
+  const TrainResult resumed = run(more, {}, half.output, {"epochs"});
+  ASSERT_EQ(resumed.outcome, Outcome::Finished) << resumed.message;
+  EXPECT_EQ(resumed.epochs, 4);
+  expect_same_run(reference_->output, half.output);
+}
+
+TEST_F(TrainTest, InterruptedMidEpochResumesExactly) {
+  const TrainConfig config = small_config("interrupted");
+  std::atomic<bool> stop{false};
+  TrainerHooks hooks;
+  hooks.stop = &stop;
+  hooks.after_step = [&](std::int64_t step) {
+    if (step == 6) stop = true;  // epoch 2, step 2 of 4
+  };
+  const TrainResult first = run(config, hooks);
+  ASSERT_EQ(first.outcome, Outcome::Interrupted) << first.message;
+  const Checkpoint mid = load_checkpoint(checkpoint_path(config.output));
+  EXPECT_EQ(mid.state.epoch, 1);
+  EXPECT_EQ(mid.state.batches_done, 2);
+  EXPECT_EQ(mid.adam.step, 6);
+
+  const TrainResult rest = run(TrainConfig{}, {}, config.output);
+  ASSERT_EQ(rest.outcome, Outcome::Finished) << rest.message;
+  expect_same_run(reference_->output, config.output);
+}
+
+TEST_F(TrainTest, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
+  const TrainConfig config = small_config("diverged");
+  TrainerHooks hooks;
+  hooks.engine.input_hook = [](std::int64_t step, std::span<float> mix) {
+    if (step == 5) mix[0] = std::numeric_limits<float>::quiet_NaN();  // second step of epoch 2
+  };
+  const TrainResult result = run(config, hooks);
+  ASSERT_EQ(result.outcome, Outcome::Diverged);
+  EXPECT_NE(result.message.find("not finite at epoch 2, batch 2"), std::string::npos) << result.message;
+  EXPECT_NE(result.message.find("checkpoint.safetensors (epoch 1)"), std::string::npos) << result.message;
+  const Checkpoint kept = load_checkpoint(checkpoint_path(config.output));
+  EXPECT_EQ(kept.state.epoch, 1);
+  EXPECT_EQ(kept.state.batches_done, 0);
+  for (float v : kept.weights.values) ASSERT_TRUE(std::isfinite(v));
+  EXPECT_EQ(kept.state.history.size(), 1u);
+}
+
+TEST_F(TrainTest, RefusesToOverwriteARunAndToChangeItsSettingsOnResume) {
+  TrainConfig config = small_config("guarded");
+  config.epochs = 1;
+  ASSERT_EQ(run(config).outcome, Outcome::Finished);
+  try {
+    run(config);
+    FAIL() << "a second fresh run into the same output was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+  }
+  TrainConfig changed;
+  changed.lr = 0.5;
+  try {
+    run(changed, {}, config.output, {"lr"});
+    FAIL() << "changing --lr on resume was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--lr: cannot change when resuming", 0), 0u) << e.what();
+  }
+}
+
+TEST_F(TrainTest, CacheMismatchesAreOneLineErrors) {
+  TrainConfig config = small_config("mismatch");
+  config.nfft = 1024;  // the cache's statistics use 512
+  try {
+    run(config);
+    FAIL() << "an nfft different from the cache statistics was accepted";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("nfft 512"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos);
+  }
+  config = small_config("mismatch");
+  config.nb_channels = 1;
+  EXPECT_THROW(run(config), Error);
+}
+
+}  // namespace
