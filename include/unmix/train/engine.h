@@ -58,7 +58,7 @@ class TrainEngine {
 };
 
 std::unique_ptr<TrainEngine> make_cpu_engine(const ModelConfig& config, const EngineOptions& options);
-// Throws unmix::Error "--device cuda: no usable GPU (<reason>)" without a device.
+// Throws unmix::Error "--device cuda: <why no device is usable>" without a device.
 std::unique_ptr<TrainEngine> make_gpu_engine(const ModelConfig& config, const EngineOptions& options);
 // options.device: "cpu", "cuda", or "auto" (the GPU when one is usable, else the CPU).
 std::unique_ptr<TrainEngine> make_engine(const ModelConfig& config, const EngineOptions& options);
