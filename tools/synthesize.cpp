@@ -107,8 +107,9 @@ int main(int argc, char** argv) {
     std::string fonts;
     for (const std::string& f : result.soundfonts) fonts += (fonts.empty() ? "" : ", ") + f;
     const double speed = result.seconds_elapsed > 0 ? result.audio_seconds / result.seconds_elapsed : 0.0;
-    std::fprintf(stderr, "synthesize: wrote %zu songs (%.0f s of audio) to %s in %s, %.1fx real time; fonts: %s%s\n",
-                 result.tracks_written.size(), result.audio_seconds, options.out.c_str(),
+    std::fprintf(stderr, "synthesize: wrote %zu song%s (%.0f s of audio) to %s in %s, %.1fx real time; fonts: %s%s\n",
+                 result.tracks_written.size(), result.tracks_written.size() == 1 ? "" : "s", result.audio_seconds,
+                 options.out.c_str(),
                  clock_text(result.seconds_elapsed).c_str(), speed, fonts.c_str(),
                  result.songs_skipped ? (", kept " + std::to_string(result.songs_skipped) + " existing").c_str() : "");
     if (result.interrupted) {

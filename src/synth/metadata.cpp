@@ -76,7 +76,10 @@ std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts,
     const Part& part = plan.parts[p];
     const int n = static_cast<int>(p) + 1;
     y << YAML::Key << "S" + two_digits(n) << YAML::Value << YAML::BeginMap;
-    y << YAML::Key << "component" << YAML::Value << YAML::SingleQuoted << part.component;
+    // MedleyDB writes an empty component as '' and the others bare.
+    y << YAML::Key << "component" << YAML::Value;
+    if (part.component.empty()) y << YAML::SingleQuoted << "";
+    else y << part.component;
     y << YAML::Key << "filename" << YAML::Value << stem_filename(track, n);
     y << YAML::Key << "instrument" << YAML::Value << part.instrument.label;
     y << YAML::Key << "raw" << YAML::Value << YAML::BeginMap;
