@@ -56,7 +56,8 @@ struct LoaderOptions {
   int samples_per_track = 64;      // excerpts per track per epoch (openunmix's samples_per_track)
   std::uint64_t seed = 42;
   int workers = 2;                 // threads preparing batches (>= 1)
-  int prefetch = 2;                // batches buffered ahead (>= 2: one being consumed, one being filled)
+  int prefetch = 2;                // batches ready or being filled beyond the one leased (>= 1; >= workers keeps
+                                   // every worker busy): prefetch + 1 buffers in all
   std::int64_t max_batches = 0;    // excerpt mode: stop after this many (0: never stop)
   float gain_low = 0.25f, gain_high = 1.25f;
   bool gain = true;
