@@ -117,7 +117,8 @@ class Loader {
   Loader& operator=(const Loader&) = delete;
 
   // Blocks until the next batch (in order 0, 1, 2, ...) is ready. Empty at the end (whole-track mode,
-  // max_batches) or after stop(). A worker's error is rethrown here. Call from one thread.
+  // max_batches) or after stop(). A worker's error is rethrown here. Call from one thread, holding at most
+  // `prefetch` leases (with more, the batch it waits for has no free buffer and never comes).
   std::optional<BatchLease> next();
   void stop();  // wakes everyone; next() returns empty from then on
 
