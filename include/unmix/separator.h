@@ -51,8 +51,12 @@ struct SeparatorOptions {
   bool softmask = false;            // soft-mask initial estimates instead of magnitude + mixture phase
   std::optional<bool> residual;     // default: on for a single target, off otherwise
   int wiener_win_len = 300;         // frames per Wiener window; 0: the whole signal as one window
-  int chunk_windows = 4;            // Wiener windows per chunk core (with 0 above: one chunk)
-  int context_frames = 256;         // model context on each side of a chunk core
+  // Chunking: cores of chunk_windows Wiener windows with context_frames of model context on each side;
+  // a signal no longer than one such span (about 40 s at the defaults) is one chunk, and so is any signal
+  // with wiener_win_len 0. The default context keeps chunked output within 1e-7 to 1e-6 of whole-signal
+  // output on the models measured in docs/separate.md.
+  int chunk_windows = 4;
+  int context_frames = 128;
   Device device = Device::Auto;
 };
 

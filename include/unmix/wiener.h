@@ -50,6 +50,12 @@ struct TargetMagnitudes {
 // source, shaped like `mix`: the targets in order, then the residual when options.residual.
 std::vector<ComplexSpectrogram> wiener(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes,
                                        const WienerOptions& options);
+// The same into `sources`, reusing their storage (no allocation when the shape repeats, as in chunks).
+void wiener(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, const WienerOptions& options,
+            std::vector<ComplexSpectrogram>& sources);
+
+// Shapes `sources` as `count` spectrograms like `mix`, keeping their storage where it is large enough.
+void shape_sources(const ComplexSpectrogram& mix, int count, std::vector<ComplexSpectrogram>& sources);
 
 // Number of sources wiener() returns.
 inline int wiener_source_count(int targets, const WienerOptions& options) {

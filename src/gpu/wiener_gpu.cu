@@ -64,6 +64,13 @@ int WienerGpu::device() const { return impl_->device; }
 
 std::vector<ComplexSpectrogram> WienerGpu::run(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes,
                                                const WienerOptions& options) {
+  std::vector<ComplexSpectrogram> out;
+  run(mix, magnitudes, options, out);
+  return out;
+}
+
+void WienerGpu::run(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, const WienerOptions& options,
+                    std::vector<ComplexSpectrogram>& out) {
   options.validate();
   if (mix.channels != 1 && mix.channels != 2)
     fail("wiener (gpu)", "the mixture must have 1 or 2 channels, got " + std::to_string(mix.channels));
@@ -73,14 +80,8 @@ std::vector<ComplexSpectrogram> WienerGpu::run(const ComplexSpectrogram& mix, co
   const int targets = static_cast<int>(magnitudes.targets.size());
   if (targets < 1) fail("wiener (gpu)", "no target magnitudes given");
   const int S = wiener_source_count(targets, options);
-  std::vector<ComplexSpectrogram> out(static_cast<std::size_t>(S));
-  for (auto& s : out) {
-    s.channels = mix.channels;
-    s.frames = mix.frames;
-    s.bins = mix.bins;
-    s.data.resize(mix.data.size());
-  }
-  if (mix.frames == 0) return out;
+  shape_sources(mix, S, out);
+  if (mix.frames == 0) return;
 
   UNMIX_WIENER_CUDA(cudaSetDevice(impl_->device));
   cudaStream_t stream = impl_->stream;
@@ -135,7 +136,6 @@ std::vector<ComplexSpectrogram> WienerGpu::run(const ComplexSpectrogram& mix, co
     UNMIX_WIENER_CUDA(cudaMemcpyAsync(out[j].data.data(), d_sources + mix.data.size() * j,
                                       mix.data.size() * sizeof(float2), cudaMemcpyDeviceToHost, stream));
   UNMIX_WIENER_CUDA(cudaStreamSynchronize(stream));
-  return out;
 }
 
 }  // namespace unmix::gpu

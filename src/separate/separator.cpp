@@ -22,8 +22,14 @@ struct Separator::Impl {
   Impl(std::vector<std::unique_ptr<SpectrogramModel>> m, const ModelConfig& c)
       : models(std::move(m)), config(c), stft(c.nfft, c.nhop) {}
 
-  std::vector<ComplexSpectrogram> filter(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes) {
-    return gpu_wiener ? gpu_wiener->run(mix, magnitudes, wiener) : unmix::wiener(mix, magnitudes, wiener);
+  std::vector<ComplexSpectrogram> sources;  // kept across chunks so their storage is reused
+
+  const std::vector<ComplexSpectrogram>& filter(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes) {
+    if (gpu_wiener)
+      gpu_wiener->run(mix, magnitudes, wiener, sources);
+    else
+      unmix::wiener(mix, magnitudes, wiener, sources);
+    return sources;
   }
 };
 
@@ -218,8 +224,11 @@ std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progr
   }
   const int C = input->channels, mc = cfg.nb_channels, bins = cfg.nb_bins;
   const int frames = stft.frames(input->frames, true);
+  // A chunk's model span (core plus context) bounds the memory. A signal that fits in one span is done
+  // in one piece: splitting it would only repeat model work on the overlaps.
   const int window = options_.wiener_win_len;
-  const int core = window > 0 ? static_cast<int>(std::min<long long>(frames, 1LL * window * options_.chunk_windows)) : frames;
+  const long long chunk_core = 1LL * window * options_.chunk_windows;
+  const int core = window > 0 && frames > chunk_core + 2LL * options_.context_frames ? static_cast<int>(chunk_core) : frames;
   const std::vector<Chunk> chunks = plan_chunks(frames, core, options_.context_frames);
 
   const int S = static_cast<int>(sources_.size());
@@ -266,7 +275,7 @@ std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progr
 
     const ComplexSpectrogram core_mix =
         frame_range(spec, chunk.core_begin - chunk.span_begin, chunk.core_end - chunk.core_begin);
-    const std::vector<ComplexSpectrogram> sources = impl_->filter(core_mix, targets);
+    const std::vector<ComplexSpectrogram>& sources = impl_->filter(core_mix, targets);
     const bool last = k + 1 == chunks.size();
     for (int j = 0; j < S; ++j) istft[j].add(sources[j], chunk.core_begin, last);
 

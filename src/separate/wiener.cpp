@@ -1,8 +1,10 @@
 // Wiener post-filter on the CPU (see unmix/wiener.h for the algorithm).
 //
 // Within a window every bin is independent: the covariance R_j(f) sums over the window's frames of that
-// bin only, and everything else is per (frame, bin). So the work is split into (window, bin) tasks, each
-// holding its frames in small local arrays; only the scaling factor needs a pass over the whole window.
+// bin only, and everything else is per (frame, bin). The work is split into (window, block of bins) tasks.
+// A block is a few dozen neighbouring bins, so reading a frame's bins is one contiguous run (a task per
+// single bin would stride through memory a frame at a time), and the per-bin arithmetic runs over the
+// block in the innermost loop on separate real/imaginary arrays, which the compiler vectorizes.
 #include "unmix/wiener.h"
 
 #include <algorithm>
@@ -15,161 +17,286 @@ namespace unmix {
 
 namespace {
 
-// Plain complex arithmetic: std::complex<double> multiplication goes through __muldc3's NaN/inf
-// recovery unless the whole build uses -fcx-limited-range, which is several times slower here.
-struct Cd {
-  double re = 0, im = 0;
-};
-inline Cd operator+(Cd a, Cd b) { return {a.re + b.re, a.im + b.im}; }
-inline Cd operator-(Cd a, Cd b) { return {a.re - b.re, a.im - b.im}; }
-inline Cd operator*(Cd a, Cd b) { return {a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re}; }
-inline Cd operator*(double s, Cd a) { return {s * a.re, s * a.im}; }
-inline Cd conj(Cd a) { return {a.re, -a.im}; }
-inline double norm2(Cd a) { return a.re * a.re + a.im * a.im; }
-// openunmix's _inv: conj(z) / |z|^2 (no guard, as there; the regularization keeps |z| > 0)
-inline Cd inverse(Cd z) {
-  const double n = norm2(z);
-  return {z.re / n, -z.im / n};
-}
+constexpr int kBlock = 32;  // bins per task
 
-constexpr int kMaxChannels = 2;
-
-// A channels x channels complex matrix, row-major.
-struct Mat2 {
-  Cd m[kMaxChannels][kMaxChannels];
-};
-
-// openunmix's _invert: 1x1 or 2x2 by the adjugate.
-Mat2 invert(const Mat2& a, int channels) {
-  Mat2 out;
-  if (channels == 1) {
-    out.m[0][0] = inverse(a.m[0][0]);
-    return out;
+// Structure-of-arrays complex storage: element i is (re[i], im[i]).
+struct Planes {
+  std::vector<double> re, im;
+  void resize(std::size_t n) {
+    re.resize(n);
+    im.resize(n);
   }
-  const Cd inv_det = inverse(a.m[0][0] * a.m[1][1] - a.m[0][1] * a.m[1][0]);
-  const Cd neg_inv_det = {-inv_det.re, -inv_det.im};
-  out.m[0][0] = inv_det * a.m[1][1];
-  out.m[1][0] = neg_inv_det * a.m[1][0];
-  out.m[0][1] = neg_inv_det * a.m[0][1];
-  out.m[1][1] = inv_det * a.m[0][0];
-  return out;
+};
+
+struct Scratch {
+  Planes x;  // [frame][channel][bin in block]
+  Planes y;  // [source][frame][channel][bin in block]
+  std::vector<double> v;  // [source][frame][bin in block]
+  Planes R;  // [source][row][col][bin in block]
+  Planes cxx, inv;  // [row][col][bin in block] for the frame being filtered
+  Planes out;  // [channel][bin in block]
+  std::vector<double> weight, total;  // [bin in block]
+};
+
+// openunmix's _invert over a block of bins: 1x1 as conj(z) / |z|^2, 2x2 by the adjugate over the
+// determinant (unguarded, as there; the regularization keeps the determinant away from 0).
+template <int C>
+void invert_block(const Planes& m, Planes& inv, int nb) {
+  const std::size_t B = kBlock;
+  const double* __restrict mr = m.re.data();
+  const double* __restrict mm = m.im.data();
+  double* __restrict ir = inv.re.data();
+  double* __restrict im = inv.im.data();
+  if constexpr (C == 1) {
+    for (int b = 0; b < nb; ++b) {
+      const double n = mr[b] * mr[b] + mm[b] * mm[b];
+      ir[b] = mr[b] / n;
+      im[b] = -mm[b] / n;
+    }
+  } else {
+    for (int b = 0; b < nb; ++b) {
+      const double ar = mr[b], am = mm[b];                  // m00
+      const double br = mr[B + b], bm = mm[B + b];          // m01
+      const double cr = mr[2 * B + b], cm = mm[2 * B + b];  // m10
+      const double dr = mr[3 * B + b], dm = mm[3 * B + b];  // m11
+      const double det_r = (ar * dr - am * dm) - (br * cr - bm * cm);
+      const double det_m = (ar * dm + am * dr) - (br * cm + bm * cr);
+      const double n = det_r * det_r + det_m * det_m;
+      const double kr = det_r / n, km = -det_m / n;  // 1 / det
+      ir[b] = kr * dr - km * dm;
+      im[b] = kr * dm + km * dr;
+      ir[B + b] = -(kr * br - km * bm);
+      im[B + b] = -(kr * bm + km * br);
+      ir[2 * B + b] = -(kr * cr - km * cm);
+      im[2 * B + b] = -(kr * cm + km * cr);
+      ir[3 * B + b] = kr * ar - km * am;
+      im[3 * B + b] = kr * am + km * ar;
+    }
+  }
 }
 
-struct WindowTask {
+struct Task {
   const ComplexSpectrogram& mix;
   const TargetMagnitudes& magnitudes;
   const WienerOptions& options;
   std::vector<ComplexSpectrogram>& sources;
 };
 
-// Scratch for one (window, bin) task, reused across tasks of a thread.
-struct BinScratch {
-  std::vector<Cd> x;  // [frame][channel]
-  std::vector<Cd> y;  // [source][frame][channel]
-  std::vector<double> v;  // [source][frame]
-  std::vector<Mat2> R;    // [source]
-};
-
-void filter_bin(const WindowTask& task, int first, int count, int bin, double max_abs, BinScratch& s) {
+// Frames [first, first + count) x bins [bin0, bin0 + nb) with C channels (1 or 2).
+template <int C>
+void filter_block(const Task& task, int first, int count, int bin0, int nb, double max_abs, Scratch& s) {
   const ComplexSpectrogram& mix = task.mix;
   const WienerOptions& opt = task.options;
-  const int C = mix.channels;
   const int targets = static_cast<int>(task.magnitudes.targets.size());
   const int S = wiener_source_count(targets, opt);
   const int mc = task.magnitudes.channels;
-  s.x.resize(static_cast<std::size_t>(count) * C);
-  s.y.resize(static_cast<std::size_t>(S) * count * C);
-  s.v.resize(static_cast<std::size_t>(S) * count);
-  auto X = [&](int t, int c) -> Cd& { return s.x[static_cast<std::size_t>(t) * C + c]; };
-  auto Y = [&](int j, int t, int c) -> Cd& { return s.y[(static_cast<std::size_t>(j) * count + t) * C + c]; };
-  auto V = [&](int j, int t) -> double& { return s.v[static_cast<std::size_t>(j) * count + t]; };
-  auto magnitude = [&](int j, int t, int c) {
-    const int mch = mc == 1 ? 0 : c;
-    return static_cast<double>(
-        task.magnitudes.targets[j][(static_cast<std::size_t>(first + t) * mc + mch) * mix.bins + bin]);
-  };
+  const std::size_t B = kBlock;
+  s.x.resize(static_cast<std::size_t>(count) * C * B);
+  s.y.resize(static_cast<std::size_t>(S) * count * C * B);
+  s.v.resize(static_cast<std::size_t>(S) * count * B);
+  s.R.resize(static_cast<std::size_t>(S) * C * C * B);
+  s.cxx.resize(static_cast<std::size_t>(C) * C * B);
+  s.inv.resize(static_cast<std::size_t>(C) * C * B);
+  s.out.resize(static_cast<std::size_t>(C) * B);
+  s.weight.resize(B);
+  s.total.resize(B);
+  auto xi = [&](int t, int c) { return (static_cast<std::size_t>(t) * C + c) * B; };
+  auto yi = [&](int j, int t, int c) { return ((static_cast<std::size_t>(j) * count + t) * C + c) * B; };
+  auto vi = [&](int j, int t) { return (static_cast<std::size_t>(j) * count + t) * B; };
+  auto ri = [&](int j, int a, int b) { return ((static_cast<std::size_t>(j) * C + a) * C + b) * B; };
 
   for (int t = 0; t < count; ++t)
     for (int c = 0; c < C; ++c) {
-      const std::complex<float> z = mix.frame(c, first + t)[bin];
-      X(t, c) = {z.real(), z.imag()};
+      const std::complex<float>* src = mix.frame(c, first + t) + bin0;
+      double* re = s.x.re.data() + xi(t, c);
+      double* im = s.x.im.data() + xi(t, c);
+      for (int b = 0; b < nb; ++b) {
+        re[b] = src[b].real();
+        im[b] = src[b].imag();
+      }
     }
 
   // Initial estimates.
   for (int t = 0; t < count; ++t)
     for (int c = 0; c < C; ++c) {
-      const Cd x = X(t, c);
+      const double* __restrict xr = s.x.re.data() + xi(t, c);
+      const double* __restrict xm = s.x.im.data() + xi(t, c);
+      auto magnitude = [&](int j) {
+        return task.magnitudes.targets[j] + (static_cast<std::size_t>(first + t) * mc + (mc == 1 ? 0 : c)) * mix.bins + bin0;
+      };
       if (opt.softmask) {
-        double total = 0;
-        for (int j = 0; j < targets; ++j) total += magnitude(j, t, c);
-        for (int j = 0; j < targets; ++j) Y(j, t, c) = (magnitude(j, t, c) / (opt.eps + total)) * x;
+        double* total = s.total.data();
+        std::fill_n(total, nb, 0.0);
+        for (int j = 0; j < targets; ++j) {
+          const float* m = magnitude(j);
+          for (int b = 0; b < nb; ++b) total[b] += m[b];
+        }
+        for (int j = 0; j < targets; ++j) {
+          const float* m = magnitude(j);
+          double* yr = s.y.re.data() + yi(j, t, c);
+          double* ym = s.y.im.data() + yi(j, t, c);
+          for (int b = 0; b < nb; ++b) {
+            const double gain = m[b] / (opt.eps + total[b]);
+            yr[b] = gain * xr[b];
+            ym[b] = gain * xm[b];
+          }
+        }
       } else {
-        const double r = std::hypot(x.re, x.im);
-        const Cd phase = r > 0 ? Cd{x.re / r, x.im / r} : Cd{1.0, 0.0};
-        for (int j = 0; j < targets; ++j) Y(j, t, c) = magnitude(j, t, c) * phase;
+        for (int j = 0; j < targets; ++j) {
+          const float* __restrict m = magnitude(j);
+          double* __restrict yr = s.y.re.data() + yi(j, t, c);
+          double* __restrict ym = s.y.im.data() + yi(j, t, c);
+          for (int b = 0; b < nb; ++b) {
+            // magnitude with the mixture's phase; a silent bin has phase 0 (openunmix's atan2(0, 0))
+            const double r = std::sqrt(xr[b] * xr[b] + xm[b] * xm[b]);
+            const double inv_r = r > 0 ? 1.0 / r : 0.0;
+            yr[b] = r > 0 ? m[b] * (xr[b] * inv_r) : m[b];
+            ym[b] = m[b] * (xm[b] * inv_r);
+          }
+        }
       }
       if (opt.residual) {
-        Cd rest = x;
-        for (int j = 0; j < targets; ++j) rest = rest - Y(j, t, c);
-        Y(targets, t, c) = rest;
+        double* rr = s.y.re.data() + yi(targets, t, c);
+        double* rm = s.y.im.data() + yi(targets, t, c);
+        for (int b = 0; b < nb; ++b) {
+          rr[b] = xr[b];
+          rm[b] = xm[b];
+        }
+        for (int j = 0; j < targets; ++j) {
+          const double* yr = s.y.re.data() + yi(j, t, c);
+          const double* ym = s.y.im.data() + yi(j, t, c);
+          for (int b = 0; b < nb; ++b) {
+            rr[b] -= yr[b];
+            rm[b] -= ym[b];
+          }
+        }
       }
     }
 
   if (opt.iterations > 0) {
     const double scale = 1.0 / max_abs;
-    for (auto& z : s.x) z = scale * z;
-    for (auto& z : s.y) z = scale * z;
+    for (auto* plane : {&s.x.re, &s.x.im, &s.y.re, &s.y.im})
+      for (double& z : *plane) z *= scale;
     const double regularization = std::sqrt(opt.eps);
-    s.R.resize(static_cast<std::size_t>(S));
-    auto& R = s.R;
     for (int it = 0; it < opt.iterations; ++it) {
       // Power spectral densities and spatial covariances from the current estimates.
       for (int j = 0; j < S; ++j) {
-        Mat2 sum{};
-        double weight = opt.eps;
+        std::fill(s.R.re.begin() + static_cast<std::ptrdiff_t>(ri(j, 0, 0)),
+                  s.R.re.begin() + static_cast<std::ptrdiff_t>(ri(j + 1, 0, 0)), 0.0);
+        std::fill(s.R.im.begin() + static_cast<std::ptrdiff_t>(ri(j, 0, 0)),
+                  s.R.im.begin() + static_cast<std::ptrdiff_t>(ri(j + 1, 0, 0)), 0.0);
+        double* weight = s.weight.data();
+        std::fill_n(weight, nb, opt.eps);
         for (int t = 0; t < count; ++t) {
-          double power = 0;
-          for (int c = 0; c < C; ++c) power += norm2(Y(j, t, c));
-          V(j, t) = power / C;
-          weight += V(j, t);
+          double* __restrict v = s.v.data() + vi(j, t);
+          std::fill_n(v, nb, 0.0);
+          for (int c = 0; c < C; ++c) {
+            const double* __restrict yr = s.y.re.data() + yi(j, t, c);
+            const double* __restrict ym = s.y.im.data() + yi(j, t, c);
+            for (int b = 0; b < nb; ++b) v[b] += yr[b] * yr[b] + ym[b] * ym[b];
+          }
+          for (int b = 0; b < nb; ++b) {
+            v[b] /= C;  // channel mean
+            weight[b] += v[b];
+          }
           for (int a = 0; a < C; ++a)
-            for (int b = 0; b < C; ++b) sum.m[a][b] = sum.m[a][b] + Y(j, t, a) * conj(Y(j, t, b));
+            for (int c = 0; c < C; ++c) {
+              const double* ar = s.y.re.data() + yi(j, t, a);
+              const double* am = s.y.im.data() + yi(j, t, a);
+              const double* cr = s.y.re.data() + yi(j, t, c);
+              const double* cm = s.y.im.data() + yi(j, t, c);
+              double* Rr = s.R.re.data() + ri(j, a, c);
+              double* Rm = s.R.im.data() + ri(j, a, c);
+              for (int b = 0; b < nb; ++b) {  // y_a * conj(y_c)
+                Rr[b] += ar[b] * cr[b] + am[b] * cm[b];
+                Rm[b] += am[b] * cr[b] - ar[b] * cm[b];
+              }
+            }
         }
         for (int a = 0; a < C; ++a)
-          for (int b = 0; b < C; ++b) R[j].m[a][b] = (1.0 / weight) * sum.m[a][b];
+          for (int c = 0; c < C; ++c) {
+            double* Rr = s.R.re.data() + ri(j, a, c);
+            double* Rm = s.R.im.data() + ri(j, a, c);
+            for (int b = 0; b < nb; ++b) {
+              Rr[b] /= weight[b];
+              Rm[b] /= weight[b];
+            }
+          }
       }
       // Re-separate every frame with the Wiener gains of the new model.
       for (int t = 0; t < count; ++t) {
-        Mat2 cxx{};
-        for (int a = 0; a < C; ++a) cxx.m[a][a].re = regularization;
-        for (int j = 0; j < S; ++j)
-          for (int a = 0; a < C; ++a)
-            for (int b = 0; b < C; ++b) cxx.m[a][b] = cxx.m[a][b] + V(j, t) * R[j].m[a][b];
-        const Mat2 inv = invert(cxx, C);
-        for (int j = 0; j < S; ++j) {
-          Mat2 gain{};
-          for (int a = 0; a < C; ++a)
-            for (int b = 0; b < C; ++b) {
-              Cd g{};
-              for (int k = 0; k < C; ++k) g = g + R[j].m[a][k] * inv.m[k][b];
-              gain.m[a][b] = V(j, t) * g;
+        // Cxx = sqrt(eps) I + sum_j v_j R_j
+        auto ci = [&](int p, int q) { return (static_cast<std::size_t>(p) * C + q) * B; };
+        for (int p = 0; p < C; ++p)
+          for (int q = 0; q < C; ++q) {
+            double* __restrict cr = s.cxx.re.data() + ci(p, q);
+            double* __restrict cm = s.cxx.im.data() + ci(p, q);
+            std::fill_n(cr, nb, p == q ? regularization : 0.0);
+            std::fill_n(cm, nb, 0.0);
+            for (int j = 0; j < S; ++j) {
+              const double* __restrict v = s.v.data() + vi(j, t);
+              const double* __restrict Rr = s.R.re.data() + ri(j, p, q);
+              const double* __restrict Rm = s.R.im.data() + ri(j, p, q);
+              for (int b = 0; b < nb; ++b) {
+                cr[b] += v[b] * Rr[b];
+                cm[b] += v[b] * Rm[b];
+              }
             }
-          for (int a = 0; a < C; ++a) {
-            Cd out{};
-            for (int b = 0; b < C; ++b) out = out + gain.m[a][b] * X(t, b);
-            Y(j, t, a) = out;
+          }
+        invert_block<C>(s.cxx, s.inv, nb);
+        for (int j = 0; j < S; ++j) {
+          const double* __restrict v = s.v.data() + vi(j, t);
+          for (int p = 0; p < C; ++p) {
+            double* __restrict outr = s.out.re.data() + static_cast<std::size_t>(p) * B;
+            double* __restrict outm = s.out.im.data() + static_cast<std::size_t>(p) * B;
+            std::fill_n(outr, nb, 0.0);
+            std::fill_n(outm, nb, 0.0);
+            for (int q = 0; q < C; ++q) {
+              const double* __restrict xr = s.x.re.data() + xi(t, q);
+              const double* __restrict xm = s.x.im.data() + xi(t, q);
+              const double* __restrict Rr[C];
+              const double* __restrict Rm[C];
+              const double* __restrict Ir[C];
+              const double* __restrict Im[C];
+              for (int k = 0; k < C; ++k) {
+                Rr[k] = s.R.re.data() + ri(j, p, k);
+                Rm[k] = s.R.im.data() + ri(j, p, k);
+                Ir[k] = s.inv.re.data() + ci(k, q);
+                Im[k] = s.inv.im.data() + ci(k, q);
+              }
+              for (int b = 0; b < nb; ++b) {
+                // gain = v_j * (R_j Cxx^-1)[p][q]; out += gain * x_q
+                double gr = 0, gm = 0;
+                for (int k = 0; k < C; ++k) {
+                  gr += Rr[k][b] * Ir[k][b] - Rm[k][b] * Im[k][b];
+                  gm += Rr[k][b] * Im[k][b] + Rm[k][b] * Ir[k][b];
+                }
+                gr *= v[b];
+                gm *= v[b];
+                outr[b] += gr * xr[b] - gm * xm[b];
+                outm[b] += gr * xm[b] + gm * xr[b];
+              }
+            }
+          }
+          // every source's new estimate uses the old ones only through v and R, so it can overwrite them
+          for (int p = 0; p < C; ++p) {
+            std::copy_n(s.out.re.data() + static_cast<std::size_t>(p) * B, nb, s.y.re.data() + yi(j, t, p));
+            std::copy_n(s.out.im.data() + static_cast<std::size_t>(p) * B, nb, s.y.im.data() + yi(j, t, p));
           }
         }
       }
     }
-    for (auto& z : s.y) z = max_abs * z;
+    for (auto* plane : {&s.y.re, &s.y.im})
+      for (double& z : *plane) z *= max_abs;
   }
 
   for (int j = 0; j < S; ++j)
     for (int t = 0; t < count; ++t)
       for (int c = 0; c < C; ++c) {
-        const Cd z = Y(j, t, c);
-        task.sources[j].frame(c, first + t)[bin] = {static_cast<float>(z.re), static_cast<float>(z.im)};
+        std::complex<float>* dst = task.sources[j].frame(c, first + t) + bin0;
+        const double* yr = s.y.re.data() + yi(j, t, c);
+        const double* ym = s.y.im.data() + yi(j, t, c);
+        for (int b = 0; b < nb; ++b) dst[b] = {static_cast<float>(yr[b]), static_cast<float>(ym[b])};
       }
 }
 
@@ -182,10 +309,27 @@ void WienerOptions::validate() const {
   if (!(scale_factor > 0)) fail("wiener", "scale factor must be > 0");
 }
 
+void shape_sources(const ComplexSpectrogram& mix, int count, std::vector<ComplexSpectrogram>& sources) {
+  sources.resize(static_cast<std::size_t>(count));
+  for (auto& s : sources) {
+    s.channels = mix.channels;
+    s.frames = mix.frames;
+    s.bins = mix.bins;
+    s.data.resize(mix.data.size());  // every element is written by the filter
+  }
+}
+
 std::vector<ComplexSpectrogram> wiener(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes,
                                        const WienerOptions& options) {
+  std::vector<ComplexSpectrogram> sources;
+  wiener(mix, magnitudes, options, sources);
+  return sources;
+}
+
+void wiener(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, const WienerOptions& options,
+            std::vector<ComplexSpectrogram>& sources) {
   options.validate();
-  if (mix.channels < 1 || mix.channels > kMaxChannels)
+  if (mix.channels < 1 || mix.channels > 2)
     fail("wiener", "the mixture must have 1 or 2 channels, got " + std::to_string(mix.channels));
   if (magnitudes.channels != 1 && magnitudes.channels != mix.channels)
     fail("wiener", "target magnitudes have " + std::to_string(magnitudes.channels) +
@@ -194,14 +338,8 @@ std::vector<ComplexSpectrogram> wiener(const ComplexSpectrogram& mix, const Targ
   if (targets < 1) fail("wiener", "no target magnitudes given");
   const int S = wiener_source_count(targets, options);
 
-  std::vector<ComplexSpectrogram> sources(static_cast<std::size_t>(S));
-  for (auto& s : sources) {
-    s.channels = mix.channels;
-    s.frames = mix.frames;
-    s.bins = mix.bins;
-    s.data.resize(mix.data.size());
-  }
-  if (mix.frames == 0) return sources;
+  shape_sources(mix, S, sources);
+  if (mix.frames == 0) return;
 
   const int window = options.window_frames > 0 ? options.window_frames : mix.frames;
   const int windows = (mix.frames + window - 1) / window;
@@ -224,19 +362,23 @@ std::vector<ComplexSpectrogram> wiener(const ComplexSpectrogram& mix, const Targ
     }
   }
 
-  const WindowTask task{mix, magnitudes, options, sources};
-  const long long tasks = static_cast<long long>(windows) * mix.bins;
+  const Task task{mix, magnitudes, options, sources};
+  const int blocks = (mix.bins + kBlock - 1) / kBlock;
+  const long long tasks = static_cast<long long>(windows) * blocks;
 #pragma omp parallel
   {
-    BinScratch scratch;
-#pragma omp for schedule(static)
+    Scratch scratch;
+#pragma omp for schedule(dynamic)
     for (long long k = 0; k < tasks; ++k) {
-      const int w = static_cast<int>(k / mix.bins), bin = static_cast<int>(k % mix.bins);
+      const int w = static_cast<int>(k / blocks), block = static_cast<int>(k % blocks);
       const int first = w * window, count = std::min(mix.frames, first + window) - first;
-      filter_bin(task, first, count, bin, max_abs[w], scratch);
+      const int bin0 = block * kBlock, nb = std::min(kBlock, mix.bins - bin0);
+      if (mix.channels == 1)
+        filter_block<1>(task, first, count, bin0, nb, max_abs[w], scratch);
+      else
+        filter_block<2>(task, first, count, bin0, nb, max_abs[w], scratch);
     }
   }
-  return sources;
 }
 
 }  // namespace unmix

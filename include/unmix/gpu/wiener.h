@@ -20,6 +20,9 @@ class WienerGpu {
   // As unmix::wiener(): returns the targets, then the residual when options.residual.
   std::vector<ComplexSpectrogram> run(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes,
                                       const WienerOptions& options);
+  // The same into `sources`, reusing their host storage.
+  void run(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, const WienerOptions& options,
+           std::vector<ComplexSpectrogram>& sources);
   int device() const;
 
  private:
