@@ -51,7 +51,7 @@ CorpusOptions small_corpus(const fs::path& out) {
   CorpusOptions o;
   o.out = out;
   o.songs = 3;
-  o.seconds = 5;
+  o.seconds = 4;
   o.seed = 11;
   o.soundfonts = {kTimGM6mb};
   o.jobs = 2;
@@ -93,13 +93,10 @@ void expect_whole_track(const fs::path& dir) {
   EXPECT_EQ(std::set<fs::path>(files.begin(), files.end()), expected) << dir;
 }
 
+// Under ctest every test runs in a process of its own, so the shared corpus is made only by the tests
+// that look at it.
 class SynthCorpus : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    if (!fs::exists(kTimGM6mb)) return;
-    root_ = new fs::path(unmix::test::temp_dir("synth-corpus"));
-    result_ = new CorpusResult(synthesize_corpus(small_corpus(*root_ / "corpus")));
-  }
   static void TearDownTestSuite() {
     if (root_) fs::remove_all(*root_);
     delete root_;
@@ -110,9 +107,18 @@ class SynthCorpus : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(fs::exists(kTimGM6mb)) << kTimGM6mb << " is missing: install timgm6mb-soundfont (scripts/install-deps.sh)";
   }
-  static fs::path corpus() { return *root_ / "corpus"; }
-  static fs::path scratch(const std::string& name) { return *root_ / name; }
+  static fs::path root() {
+    if (!root_) root_ = new fs::path(unmix::test::temp_dir("synth-corpus"));
+    return *root_;
+  }
+  static const CorpusResult& made() {
+    if (!result_) result_ = new CorpusResult(synthesize_corpus(small_corpus(corpus())));
+    return *result_;
+  }
+  static fs::path corpus() { return root() / "corpus"; }
+  static fs::path scratch(const std::string& name) { return root() / name; }
 
+ private:
   static fs::path* root_;
   static CorpusResult* result_;
 };
@@ -122,24 +128,24 @@ CorpusResult* SynthCorpus::result_ = nullptr;
 }  // namespace
 
 TEST_F(SynthCorpus, WritesTheMedleyDbLayout) {
-  ASSERT_EQ(result_->tracks_written.size(), 3u);
-  EXPECT_FALSE(result_->interrupted);
-  EXPECT_NEAR(result_->audio_seconds, 15.0, 1e-9);
-  std::vector<fs::path> expected(result_->tracks_written.begin(), result_->tracks_written.end());
+  ASSERT_EQ(made().tracks_written.size(), 3u);
+  EXPECT_FALSE(made().interrupted);
+  EXPECT_NEAR(made().audio_seconds, 12.0, 1e-9);
+  std::vector<fs::path> expected(made().tracks_written.begin(), made().tracks_written.end());
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(entries(corpus()), expected) << "only the track folders, no temporary leftovers";
-  for (const std::string& track : result_->tracks_written) {
+  for (const std::string& track : made().tracks_written) {
     expect_whole_track(corpus() / track);
     const AudioInfo info = probe_audio(corpus() / track / mix_filename(track));
     EXPECT_EQ(info.sample_rate, 44100);
     EXPECT_EQ(info.channels, 2);
-    EXPECT_EQ(info.frames, 5 * 44100);
+    EXPECT_EQ(info.frames, 4 * 44100);
     EXPECT_NE(info.format.find("float"), std::string::npos) << info.format;
   }
 }
 
 TEST_F(SynthCorpus, StemsReadBackAddUpToTheMixExactly) {
-  for (const std::string& track : result_->tracks_written) {
+  for (const std::string& track : made().tracks_written) {
     const fs::path dir = corpus() / track;
     const YAML::Node meta = YAML::LoadFile((dir / metadata_filename(track)).string());
     const Audio mix = read_audio(dir / mix_filename(track));
@@ -162,7 +168,7 @@ TEST_F(SynthCorpus, StemsReadBackAddUpToTheMixExactly) {
 }
 
 TEST_F(SynthCorpus, EveryStemSoundsAndTheGuitarIsAudibleInTheMix) {
-  for (const std::string& track : result_->tracks_written) {
+  for (const std::string& track : made().tracks_written) {
     const fs::path dir = corpus() / track;
     const YAML::Node meta = YAML::LoadFile((dir / metadata_filename(track)).string());
     auto rms = [](const Audio& a) {
@@ -184,7 +190,7 @@ TEST_F(SynthCorpus, EveryStemSoundsAndTheGuitarIsAudibleInTheMix) {
 
 TEST_F(SynthCorpus, MetadataFollowsMedleyDbAndRecordsTheMix) {
   std::set<std::string> artists;
-  for (const std::string& track : result_->tracks_written) {
+  for (const std::string& track : made().tracks_written) {
     const fs::path dir = corpus() / track;
     const YAML::Node meta = YAML::LoadFile((dir / metadata_filename(track)).string());
     for (const char* field : {"artist", "title", "genre", "has_bleed", "mix_filename", "stem_dir", "stems", "version"})
@@ -225,6 +231,7 @@ TEST_F(SynthCorpus, MetadataFollowsMedleyDbAndRecordsTheMix) {
 }
 
 TEST_F(SynthCorpus, SameSeedGivesIdenticalBytesWhateverTheThreadCount) {
+  made();
   CorpusOptions again = small_corpus(scratch("again"));
   again.jobs = 1;
   synthesize_corpus(again);
@@ -261,6 +268,7 @@ TEST_F(SynthCorpus, SoundfontOptionRestrictsTheFonts) {
 }
 
 TEST_F(SynthCorpus, InterruptedRunKeepsOnlyWholeSongsAndResumesToTheSameCorpus) {
+  made();
   CorpusOptions o = small_corpus(scratch("interrupted"));
   o.jobs = 1;
   std::atomic<bool> stop{false};
