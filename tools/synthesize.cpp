@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
       for (const auto& path : installed_gm_soundfonts()) std::printf("%s\n", path.c_str());
       return 0;
     }
-    if (options.out.empty()) unmix::fail("synthesize", "--out is required");
+    if (options.out.empty()) unmix::fail("--out", "missing: name the output folder");
     for (const std::string& g : guitars) {
       const auto kind = parse_guitar_kind(g);
       if (!kind) unmix::fail("--guitar", "unknown guitar kind '" + g + "' (use acoustic, clean or distorted)");

@@ -46,12 +46,12 @@ void remove_stale_temporaries(const fs::path& out) {
 }
 
 void check_options(const CorpusOptions& o) {
-  if (o.out.empty()) fail("synthesize", "no output folder given");
-  if (o.songs < 0) fail("synthesize", "number of songs must not be negative");
-  if (o.first_song < 0) fail("synthesize", "first song index must not be negative");
-  if (!(o.seconds >= 1.0 && o.seconds <= 3600.0)) fail("synthesize", "song length must be between 1 and 3600 seconds");
-  if (o.sample_rate < 8000 || o.sample_rate > 192000) fail("synthesize", "sample rate must be between 8000 and 192000");
-  if (o.jobs < 0) fail("synthesize", "number of jobs must not be negative");
+  if (o.out.empty()) fail("corpus options", "no output folder given");
+  if (o.songs < 0) fail("corpus options", "number of songs must not be negative");
+  if (o.first_song < 0) fail("corpus options", "first song index must not be negative");
+  if (!(o.seconds >= 1.0 && o.seconds <= 3600.0)) fail("corpus options", "song length must be between 1 and 3600 seconds");
+  if (o.sample_rate < 8000 || o.sample_rate > 192000) fail("corpus options", "sample rate must be between 8000 and 192000");
+  if (o.jobs < 0) fail("corpus options", "number of jobs must not be negative");
 }
 
 }  // namespace
@@ -96,7 +96,7 @@ CorpusResult synthesize_corpus(const CorpusOptions& options, const std::atomic<b
   check_options(options);
   const std::vector<fs::path> font_paths = options.soundfonts.empty() ? installed_gm_soundfonts() : options.soundfonts;
   if (font_paths.empty())
-    fail("synthesize", "no General MIDI soundfont found in /usr/share/sounds/sf2, /usr/share/sounds/sf3 or "
+    fail("soundfonts", "no General MIDI soundfont found in /usr/share/sounds/sf2, /usr/share/sounds/sf3 or "
                        "/usr/share/soundfonts (install timgm6mb-soundfont or pass --soundfont)");
   const SoundfontSet fonts(font_paths);
 
