@@ -1,5 +1,5 @@
 // Synthetic corpus speed: composing, rendering one 30 s song stem by stem per soundfont, mixing, and
-// writing a song to disk. Counter "realtime" is seconds of song made per second of one core.
+// writing a song to disk. Counter "realtime" is seconds of song made per second of wall time, one thread.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
