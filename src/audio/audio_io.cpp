@@ -318,6 +318,8 @@ void write_audio(const fs::path& path, const Audio& audio, SampleFormat format) 
   AtomicFile out(path);
   SndfilePtr file(sf_open(out.temp_path().c_str(), SFM_WRITE, &info));
   if (!file) fail(path, "cannot create temporary output file: " + one_line(sf_strerror(nullptr)));
+  // No PEAK chunk: it carries a time stamp, so identical audio would give different files.
+  sf_command(file.get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
   if (subtype == SF_FORMAT_FLOAT) {
     write_blocks<float>(file.get(), path, audio, [](float x) { return x; });
   } else {
