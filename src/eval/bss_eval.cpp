@@ -47,6 +47,7 @@ double safe_db(double num, double den) {
 // Everything fixed for one evaluation: the channel signals and which (reference, estimate) pairs to score.
 struct Problem {
   int sources = 0, channels = 0, filters_len = 0;
+  double regularization = 0.0;
   std::int64_t length = 0;
   std::vector<const float*> ref_channels, est_channels;  // index source * channels + channel
   std::vector<std::vector<int>> candidates;               // estimate order per candidate permutation
@@ -76,7 +77,7 @@ Filters estimate_filters(const Problem& pb, std::int64_t begin, std::int64_t end
   const Eigen::MatrixXd cross = delayed_cross(corr, 0, M, est_columns, L);
 
   Filters f;
-  f.all = solve_distortion_filters(gram, cross);
+  f.all = solve_distortion_filters(gram, cross, pb.regularization);
   f.own.resize(static_cast<std::size_t>(pb.sources) * pb.sources);
   const Eigen::Index block = static_cast<Eigen::Index>(pb.channels) * L;
   for (int jtrue = 0; jtrue < pb.sources; ++jtrue) {
@@ -88,7 +89,8 @@ Filters estimate_filters(const Problem& pb, std::int64_t begin, std::int64_t end
     for (std::size_t i = 0; i < ests.size(); ++i)
       rhs.middleCols(static_cast<Eigen::Index>(i) * pb.channels, pb.channels) =
           cross.block(jtrue * block, static_cast<Eigen::Index>(ests[i]) * pb.channels, block, pb.channels);
-    const Eigen::MatrixXd own = solve_distortion_filters(gram.block(jtrue * block, jtrue * block, block, block), rhs);
+    const Eigen::MatrixXd own =
+        solve_distortion_filters(gram.block(jtrue * block, jtrue * block, block, block), rhs, pb.regularization);
     for (std::size_t i = 0; i < ests.size(); ++i)
       f.own[static_cast<std::size_t>(jtrue) * pb.sources + ests[i]] =
           own.middleCols(static_cast<Eigen::Index>(i) * pb.channels, pb.channels);
@@ -273,6 +275,7 @@ BssEvalResult bss_eval(std::span<const PlanarSource> references, std::span<const
   if (channels < 1 || length < 1) fail(where, "empty signals");
   if (options.window < 1 || options.hop < 1) fail(where, "window and hop must be at least one sample");
   if (options.filters_len < 1) fail(where, "filters_len must be at least 1");
+  if (!(options.regularization >= 0.0)) fail(where, "regularization must be >= 0");
   const int S = static_cast<int>(references.size());
   const std::size_t total = static_cast<std::size_t>(channels) * static_cast<std::size_t>(length);
   for (int j = 0; j < S; ++j)
@@ -288,6 +291,7 @@ BssEvalResult bss_eval(std::span<const PlanarSource> references, std::span<const
   pb.sources = S;
   pb.channels = channels;
   pb.filters_len = options.filters_len;
+  pb.regularization = options.regularization;
   pb.length = length;
   for (int j = 0; j < S; ++j)
     for (int c = 0; c < channels; ++c) {

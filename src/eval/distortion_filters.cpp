@@ -28,9 +28,14 @@ Eigen::MatrixXd delayed_cross(const LaggedCorrelations& corr, int first, int cou
   return cross;
 }
 
-Eigen::MatrixXd solve_distortion_filters(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& cross) {
+Eigen::MatrixXd solve_distortion_filters(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& cross,
+                                         double relative_regularization) {
   Eigen::MatrixXd regularized = gram;
-  regularized.diagonal().array() += std::numeric_limits<double>::epsilon();
+  // Each diagonal entry is the energy of one reference channel; loading it in proportion keeps the result
+  // independent of every reference's level (a quiet source is regularized no more than a loud one).
+  regularized.diagonal() = (gram.diagonal().array() * (1.0 + relative_regularization) +
+                            std::numeric_limits<double>::epsilon())
+                               .matrix();
   const Eigen::PartialPivLU<Eigen::MatrixXd> lu(regularized);
   // LAPACK's gesv (numpy.linalg.solve) fails exactly when a pivot is zero.
   if ((lu.matrixLU().diagonal().array() != 0.0).all()) return lu.solve(cross);

@@ -20,6 +20,11 @@ Eigen::MatrixXd delayed_cross(const LaggedCorrelations& corr, int first, int cou
 // museval's solve: (G + eps I) C = D with eps the double machine epsilon, by LU with partial pivoting
 // (what numpy.linalg.solve runs); when that matrix is exactly singular, the minimum-norm least-squares
 // solution of G C = D instead (numpy.linalg.lstsq).
-Eigen::MatrixXd solve_distortion_filters(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& cross);
+// relative_regularization > 0 also scales G's diagonal by (1 + relative_regularization): a Tikhonov load
+// proportional to each reference channel's energy, so directions of G below the rounding noise of its own
+// computation (relative ~1e-15) stop producing huge, rounding-dependent filter taps, whatever the sources'
+// levels. See BssEvalOptions::regularization.
+Eigen::MatrixXd solve_distortion_filters(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& cross,
+                                         double relative_regularization = 0.0);
 
 }  // namespace unmix::eval
