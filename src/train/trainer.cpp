@@ -283,6 +283,7 @@ std::unique_ptr<data::Loader> Trainer::train_loader(std::int64_t epoch) const {
   o.seed = epoch_seed(config_.seed, epoch);
   o.workers = config_.nb_workers;
   o.max_batches = batches_per_epoch_;
+  o.prefetch = std::max(2, config_.nb_workers);  // enough ring slots to keep every worker busy
   return std::make_unique<data::Loader>(*cache_, o, engine_->host_allocator());
 }
 

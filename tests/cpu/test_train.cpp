@@ -27,7 +27,7 @@ class TrainTest : public ::testing::Test {
   // The corpus, its cache and one uninterrupted 4-epoch run that the other tests compare against.
   static void SetUpTestSuite() {
     dir_ = new fs::path(test::temp_dir("train"));
-    const auto manifest = test::write_corpus(*dir_ / "corpus", 6, 2, 4.0);
+    const auto manifest = test::write_corpus(*dir_ / "corpus", 5, 1, 3.0);
     test::write_corpus_cache(manifest, *dir_ / "corpus", *dir_ / "cache");
     reference_lines_ = new std::vector<std::string>;
     TrainerHooks hooks;
@@ -59,7 +59,7 @@ class TrainTest : public ::testing::Test {
     c.nhop = 128;
     c.bandwidth = 6000;
     c.nb_workers = 2;
-    c.valid_chunk_dur = 1.5;  // three chunks per 4 s validation track
+    c.valid_chunk_dur = 1.2;  // three chunks per 3 s validation track
     c.progress_seconds = 1e9;
     return c;
   }
