@@ -51,23 +51,26 @@ struct SeparatorOptions {
   bool softmask = false;            // soft-mask initial estimates instead of magnitude + mixture phase
   std::optional<bool> residual;     // default: on for a single target, off otherwise
   int wiener_win_len = 300;         // frames per Wiener window; 0: the whole signal as one window
-  // Chunking: cores of chunk_windows Wiener windows with context_frames of model context on each side;
-  // a signal no longer than one such span (about 40 s at the defaults) is one chunk, and so is any signal
-  // with wiener_win_len 0. The default context keeps chunked output within 1e-7 to 1e-6 of whole-signal
-  // output on the models measured in docs/separate.md.
-  int chunk_windows = 4;
+  // Chunking (see plan_chunks): at most chunk_windows Wiener windows per chunk, with context_frames of
+  // model context on each side. Signals of at most max_whole_frames frames are processed whole (-1: two
+  // full chunk spans, about 54 s at the defaults, whose memory stays below a long signal's in chunks), as
+  // is any signal with wiener_win_len 0. The defaults keep a 10-minute stereo song under 1 GB and chunked
+  // output within about 1e-7 of the whole-signal output on the models measured in docs/separate.md.
+  int chunk_windows = 3;
   int context_frames = 128;
+  int max_whole_frames = -1;
   Device device = Device::Auto;
 };
 
 // Chunk layout over a signal's frames: the core [core_begin, core_end) is filtered and kept; the model
-// runs on the span [span_begin, span_end), which holds the core plus up to `context` frames either side
-// (less only where the signal ends). Every span has the same length, min(frames, core + 2 * context).
+// runs on the span [span_begin, span_end): the core plus `context_frames` either side, less only where the
+// signal ends. Cores are whole Wiener windows (the last one may end early with the signal), at most
+// `windows_per_chunk` of them, spread evenly over as few chunks as that allows.
 struct Chunk {
   int core_begin = 0, core_end = 0;
   int span_begin = 0, span_end = 0;
 };
-std::vector<Chunk> plan_chunks(int frames, int core_frames, int context_frames);
+std::vector<Chunk> plan_chunks(int frames, int window, int windows_per_chunk, int context_frames);
 
 // Thrown by separate() when the progress callback asks to stop.
 class Cancelled : public Error {

@@ -51,11 +51,15 @@ struct TargetMagnitudes {
 std::vector<ComplexSpectrogram> wiener(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes,
                                        const WienerOptions& options);
 // The same into `sources`, reusing their storage (no allocation when the shape repeats, as in chunks).
+// Each source gets `leading_frames` extra frames in front of the filtered ones, which the filter leaves
+// for the caller to fill (the separator puts the previous chunk's overlapping frames there).
 void wiener(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, const WienerOptions& options,
-            std::vector<ComplexSpectrogram>& sources);
+            std::vector<ComplexSpectrogram>& sources, int leading_frames = 0);
 
-// Shapes `sources` as `count` spectrograms like `mix`, keeping their storage where it is large enough.
-void shape_sources(const ComplexSpectrogram& mix, int count, std::vector<ComplexSpectrogram>& sources);
+// Shapes `sources` as `count` spectrograms like `mix` with `leading_frames` more frames, keeping their
+// storage where it is large enough.
+void shape_sources(const ComplexSpectrogram& mix, int count, std::vector<ComplexSpectrogram>& sources,
+                   int leading_frames = 0);
 
 // Number of sources wiener() returns.
 inline int wiener_source_count(int targets, const WienerOptions& options) {

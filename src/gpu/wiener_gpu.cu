@@ -70,7 +70,7 @@ std::vector<ComplexSpectrogram> WienerGpu::run(const ComplexSpectrogram& mix, co
 }
 
 void WienerGpu::run(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, const WienerOptions& options,
-                    std::vector<ComplexSpectrogram>& out) {
+                    std::vector<ComplexSpectrogram>& out, int leading_frames) {
   options.validate();
   if (mix.channels != 1 && mix.channels != 2)
     fail("wiener (gpu)", "the mixture must have 1 or 2 channels, got " + std::to_string(mix.channels));
@@ -80,7 +80,7 @@ void WienerGpu::run(const ComplexSpectrogram& mix, const TargetMagnitudes& magni
   const int targets = static_cast<int>(magnitudes.targets.size());
   if (targets < 1) fail("wiener (gpu)", "no target magnitudes given");
   const int S = wiener_source_count(targets, options);
-  shape_sources(mix, S, out);
+  shape_sources(mix, S, out, leading_frames);
   if (mix.frames == 0) return;
 
   UNMIX_WIENER_CUDA(cudaSetDevice(impl_->device));
@@ -133,8 +133,9 @@ void WienerGpu::run(const ComplexSpectrogram& mix, const TargetMagnitudes& magni
     wiener_detail::launch_update(a, it + 1 == options.iterations, stream);
   }
   for (int j = 0; j < S; ++j)
-    UNMIX_WIENER_CUDA(cudaMemcpyAsync(out[j].data.data(), d_sources + mix.data.size() * j,
-                                      mix.data.size() * sizeof(float2), cudaMemcpyDeviceToHost, stream));
+    for (int c = 0; c < mix.channels; ++c)
+      UNMIX_WIENER_CUDA(cudaMemcpyAsync(out[j].frame(c, leading_frames), d_sources + mix.data.size() * j + plane * c,
+                                        plane * sizeof(float2), cudaMemcpyDeviceToHost, stream));
   UNMIX_WIENER_CUDA(cudaStreamSynchronize(stream));
 }
 

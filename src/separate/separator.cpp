@@ -22,13 +22,14 @@ struct Separator::Impl {
   Impl(std::vector<std::unique_ptr<SpectrogramModel>> m, const ModelConfig& c)
       : models(std::move(m)), config(c), stft(c.nfft, c.nhop) {}
 
-  std::vector<ComplexSpectrogram> sources;  // kept across chunks so their storage is reused
+  std::vector<ComplexSpectrogram> sources;
 
-  const std::vector<ComplexSpectrogram>& filter(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes) {
+  std::vector<ComplexSpectrogram>& filter(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes,
+                                          int leading_frames) {
     if (gpu_wiener)
-      gpu_wiener->run(mix, magnitudes, wiener, sources);
+      gpu_wiener->run(mix, magnitudes, wiener, sources, leading_frames);
     else
-      unmix::wiener(mix, magnitudes, wiener, sources);
+      unmix::wiener(mix, magnitudes, wiener, sources, leading_frames);
     return sources;
   }
 };
@@ -80,21 +81,6 @@ ComplexSpectrogram frame_range(const ComplexSpectrogram& src, int first, int cou
   return out;
 }
 
-// `head` frames followed by `tail` frames.
-ComplexSpectrogram concat_frames(const ComplexSpectrogram& head, const ComplexSpectrogram& tail) {
-  if (head.frames == 0) return tail;
-  ComplexSpectrogram out;
-  out.channels = tail.channels;
-  out.frames = head.frames + tail.frames;
-  out.bins = tail.bins;
-  out.data.resize(static_cast<std::size_t>(out.channels) * out.frames * out.bins);
-  for (int c = 0; c < out.channels; ++c) {
-    std::copy_n(head.frame(c, 0), static_cast<std::size_t>(head.frames) * head.bins, out.frame(c, 0));
-    std::copy_n(tail.frame(c, 0), static_cast<std::size_t>(tail.frames) * tail.bins, out.frame(c, head.frames));
-  }
-  return out;
-}
-
 // Overlap-add across chunks. A sample of the padded signal at position q is covered by the frames t with
 // t * hop <= q < t * hop + n_fft. The chunk with core [c0, c1) owns the samples [c0 * hop, c1 * hop) and
 // inverts its core frames together with the last (n_fft - 1) / hop frames of the previous core: exactly the
@@ -102,32 +88,39 @@ ComplexSpectrogram concat_frames(const ComplexSpectrogram& head, const ComplexSp
 // signal equals it sample for sample.
 class StitchedIstft {
  public:
-  StitchedIstft(const Stft& stft, Audio& out) : stft_(stft), out_(out), carry_frames_((stft.n_fft() - 1) / stft.n_hop()) {}
+  StitchedIstft(const Stft& stft, Audio& out) : stft_(stft), out_(out) {}
 
-  void add(const ComplexSpectrogram& core, int core_begin, bool last) {
-    ComplexSpectrogram frames = concat_frames(carry_, core);
-    const int first_frame = core_begin - carry_.frames;
+  // Frames that a chunk has to carry over to the next one.
+  static int carry_frames(const Stft& stft) { return (stft.n_fft() - 1) / stft.n_hop(); }
+
+  // `frames`: the chunk's core frames after `leading` frames left free for the previous chunk's last ones
+  // (as many as it carried over).
+  void add(ComplexSpectrogram& frames, int leading, int core_begin, bool last) {
+    if (leading != carry_.frames) fail("istft", "chunk overlap does not match the carried frames");
+    for (int c = 0; c < frames.channels; ++c)
+      std::copy_n(carry_.frame(c, 0), static_cast<std::size_t>(leading) * frames.bins, frames.frame(c, 0));
+    const int first_frame = core_begin - leading;
     const std::int64_t hop = stft_.n_hop();
     const std::int64_t length = stft_.default_length(frames.frames, false);
     buffer_.resize(static_cast<std::size_t>(frames.channels) * static_cast<std::size_t>(length));
     stft_.inverse(frames, false, length, buffer_.data());
     const std::int64_t origin = first_frame * hop;  // padded position of buffer_[0]
     const std::int64_t keep_begin = core_begin * hop;
-    const std::int64_t keep_end = last ? origin + length : (static_cast<std::int64_t>(core_begin) + core.frames) * hop;
+    const std::int64_t keep_end =
+        last ? origin + length : (static_cast<std::int64_t>(first_frame) + frames.frames) * hop;
     const std::int64_t pad = stft_.n_fft() / 2;
     const std::int64_t from = std::max(keep_begin, pad), to = std::min(keep_end, out_.frames + pad);
     for (int c = 0; c < frames.channels; ++c)
       for (std::int64_t q = from; q < to; ++q)
         out_.channel(c)[q - pad] = buffer_[static_cast<std::size_t>(c) * static_cast<std::size_t>(length) +
                                            static_cast<std::size_t>(q - origin)];
-    const int keep = std::min(carry_frames_, frames.frames);
+    const int keep = std::min(carry_frames(stft_), frames.frames);
     carry_ = frame_range(frames, frames.frames - keep, keep);
   }
 
  private:
   const Stft& stft_;
   Audio& out_;
-  int carry_frames_;
   ComplexSpectrogram carry_;
   std::vector<float> buffer_;
 };
@@ -151,6 +144,7 @@ Separator::Separator(std::vector<std::string> targets, std::vector<std::unique_p
   if (options.wiener_win_len < 0) fail("--wiener-win-len", "must be >= 0 frames (0: the whole signal at once)");
   if (options.chunk_windows < 1) fail("separator", "chunk must hold at least one Wiener window");
   if (options.context_frames < 0) fail("separator", "context must be >= 0 frames");
+  if (options.max_whole_frames < -1) fail("separator", "max_whole_frames must be >= 0, or -1 for the default");
   if (options.niter < 0) fail("--niter", "must be >= 0");
 
   impl_ = std::make_unique<Impl>(std::move(models), config);
@@ -224,12 +218,15 @@ std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progr
   }
   const int C = input->channels, mc = cfg.nb_channels, bins = cfg.nb_bins;
   const int frames = stft.frames(input->frames, true);
-  // A chunk's model span (core plus context) bounds the memory. A signal that fits in one span is done
-  // in one piece: splitting it would only repeat model work on the overlaps.
+  // A chunk's span (core plus context) bounds the memory. A signal up to two full spans long is done in
+  // one piece: its audio buffers are small, so one long span still needs less memory than a long signal
+  // in chunks, and splitting it would only repeat model work on the overlaps.
   const int window = options_.wiener_win_len;
-  const long long chunk_core = 1LL * window * options_.chunk_windows;
-  const int core = window > 0 && frames > chunk_core + 2LL * options_.context_frames ? static_cast<int>(chunk_core) : frames;
-  const std::vector<Chunk> chunks = plan_chunks(frames, core, options_.context_frames);
+  const long long full_span = 1LL * window * options_.chunk_windows + 2LL * options_.context_frames;
+  const long long whole_limit = options_.max_whole_frames >= 0 ? options_.max_whole_frames : 2 * full_span;
+  const bool whole = window == 0 || frames <= whole_limit;
+  const std::vector<Chunk> chunks = whole ? plan_chunks(frames, frames, 1, 0)
+                                          : plan_chunks(frames, window, options_.chunk_windows, options_.context_frames);
 
   const int S = static_cast<int>(sources_.size());
   std::vector<Audio> out(static_cast<std::size_t>(S));
@@ -248,21 +245,26 @@ std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progr
   for (std::size_t k = 0; k < chunks.size(); ++k) {
     const Chunk& chunk = chunks[k];
     const int span = chunk.span_end - chunk.span_begin;
-    std::int64_t length = 0;
-    padded_segment(*input, cfg.nfft, cfg.nhop, chunk, segment, length);
-    const ComplexSpectrogram spec = stft.forward(segment.data(), C, length, false);
-
-    // Model input [frames][1][mc][bins]; a mono model on stereo sees the channel mean of the magnitudes.
-    magnitudes.resize(static_cast<std::size_t>(span) * mc * bins);
-    if (mc == C) {
-      magnitude_frame_major(spec, 1, 0, magnitudes.data());
-    } else {
-      for (int t = 0; t < span; ++t) {
-        const auto* left = spec.frame(0, t);
-        const auto* right = spec.frame(1, t);
-        float* dst = magnitudes.data() + static_cast<std::size_t>(t) * bins;
-        for (int f = 0; f < bins; ++f) dst[f] = (std::abs(left[f]) + std::abs(right[f])) / 2.f;
+    // The span's STFT is only needed for the model input and the core's frames; it goes before the
+    // models run, which is where a chunk needs the most memory.
+    ComplexSpectrogram core_mix;
+    {
+      std::int64_t length = 0;
+      padded_segment(*input, cfg.nfft, cfg.nhop, chunk, segment, length);
+      const ComplexSpectrogram spec = stft.forward(segment.data(), C, length, false);
+      // Model input [frames][1][mc][bins]; a mono model on stereo sees the channel mean of the magnitudes.
+      magnitudes.resize(static_cast<std::size_t>(span) * mc * bins);
+      if (mc == C) {
+        magnitude_frame_major(spec, 1, 0, magnitudes.data());
+      } else {
+        for (int t = 0; t < span; ++t) {
+          const auto* left = spec.frame(0, t);
+          const auto* right = spec.frame(1, t);
+          float* dst = magnitudes.data() + static_cast<std::size_t>(t) * bins;
+          for (int f = 0; f < bins; ++f) dst[f] = (std::abs(left[f]) + std::abs(right[f])) / 2.f;
+        }
       }
+      core_mix = frame_range(spec, chunk.core_begin - chunk.span_begin, chunk.core_end - chunk.core_begin);
     }
     TargetMagnitudes targets;
     targets.channels = mc;
@@ -273,11 +275,12 @@ std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progr
       targets.targets.push_back(estimates[j].data() + core_offset);
     }
 
-    const ComplexSpectrogram core_mix =
-        frame_range(spec, chunk.core_begin - chunk.span_begin, chunk.core_end - chunk.core_begin);
-    const std::vector<ComplexSpectrogram>& sources = impl_->filter(core_mix, targets);
+    // The filtered frames land after room for the frames the previous chunk carries over.
+    const int leading = std::min(StitchedIstft::carry_frames(stft), chunk.core_begin);
+    std::vector<ComplexSpectrogram>& sources = impl_->filter(core_mix, targets, leading);
     const bool last = k + 1 == chunks.size();
-    for (int j = 0; j < S; ++j) istft[j].add(sources[j], chunk.core_begin, last);
+    for (int j = 0; j < S; ++j) istft[j].add(sources[j], leading, chunk.core_begin, last);
+    sources.clear();  // the next chunk's models run without them
 
     if (progress && !progress(static_cast<double>(chunk.core_end) / frames)) throw Cancelled();
   }

@@ -80,6 +80,7 @@ struct Task {
   const TargetMagnitudes& magnitudes;
   const WienerOptions& options;
   std::vector<ComplexSpectrogram>& sources;
+  int leading_frames;  // mix frame t goes to source frame leading_frames + t
 };
 
 // Frames [first, first + count) x bins [bin0, bin0 + nb) with C channels (1 or 2).
@@ -293,7 +294,7 @@ void filter_block(const Task& task, int first, int count, int bin0, int nb, doub
   for (int j = 0; j < S; ++j)
     for (int t = 0; t < count; ++t)
       for (int c = 0; c < C; ++c) {
-        std::complex<float>* dst = task.sources[j].frame(c, first + t) + bin0;
+        std::complex<float>* dst = task.sources[j].frame(c, task.leading_frames + first + t) + bin0;
         const double* yr = s.y.re.data() + yi(j, t, c);
         const double* ym = s.y.im.data() + yi(j, t, c);
         for (int b = 0; b < nb; ++b) dst[b] = {static_cast<float>(yr[b]), static_cast<float>(ym[b])};
@@ -309,13 +310,15 @@ void WienerOptions::validate() const {
   if (!(scale_factor > 0)) fail("wiener", "scale factor must be > 0");
 }
 
-void shape_sources(const ComplexSpectrogram& mix, int count, std::vector<ComplexSpectrogram>& sources) {
+void shape_sources(const ComplexSpectrogram& mix, int count, std::vector<ComplexSpectrogram>& sources,
+                   int leading_frames) {
+  if (leading_frames < 0) fail("wiener", "leading frames must be >= 0");
   sources.resize(static_cast<std::size_t>(count));
   for (auto& s : sources) {
     s.channels = mix.channels;
-    s.frames = mix.frames;
+    s.frames = leading_frames + mix.frames;
     s.bins = mix.bins;
-    s.data.resize(mix.data.size());  // every element is written by the filter
+    s.data.resize(static_cast<std::size_t>(s.channels) * s.frames * s.bins);
   }
 }
 
@@ -327,7 +330,7 @@ std::vector<ComplexSpectrogram> wiener(const ComplexSpectrogram& mix, const Targ
 }
 
 void wiener(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, const WienerOptions& options,
-            std::vector<ComplexSpectrogram>& sources) {
+            std::vector<ComplexSpectrogram>& sources, int leading_frames) {
   options.validate();
   if (mix.channels < 1 || mix.channels > 2)
     fail("wiener", "the mixture must have 1 or 2 channels, got " + std::to_string(mix.channels));
@@ -338,7 +341,7 @@ void wiener(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, c
   if (targets < 1) fail("wiener", "no target magnitudes given");
   const int S = wiener_source_count(targets, options);
 
-  shape_sources(mix, S, sources);
+  shape_sources(mix, S, sources, leading_frames);
   if (mix.frames == 0) return;
 
   const int window = options.window_frames > 0 ? options.window_frames : mix.frames;
@@ -362,7 +365,7 @@ void wiener(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, c
     }
   }
 
-  const Task task{mix, magnitudes, options, sources};
+  const Task task{mix, magnitudes, options, sources, leading_frames};
   const int blocks = (mix.bins + kBlock - 1) / kBlock;
   const long long tasks = static_cast<long long>(windows) * blocks;
 #pragma omp parallel

@@ -93,6 +93,7 @@ TEST_P(OpenunmixParity, MatchesSeparator) {
   opt.wiener_win_len = run.wiener_win_len;
   opt.chunk_windows = run.chunk_windows;
   opt.context_frames = run.context_frames;
+  opt.max_whole_frames = run.chunks > 1 ? 0 : -1;
   opt.device = Device::Cpu;
   Separator sep = fixture_separator(run.targets, run.channels, opt);
   Audio mix = fixture_input();
@@ -117,8 +118,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ParityRun{"niter0", "niter0", {"guitar"}, 2, 0, 300, 4, true, false},
                       ParityRun{"niter1", "niter1", {"guitar"}, 2, 1, 300, 4, true, false},
                       ParityRun{"multi", "multi", {"guitar", "bass"}, 2, 2, 20, 4, false, true},
-                      // the same in three chunks of one Wiener window each, with 12 frames of context
-                      ParityRun{"multi_chunked", "multi", {"guitar", "bass"}, 2, 2, 20, 1, false, true, 12, 3},
+                      // the same in three chunks of one Wiener window each, with 24 frames of context
+                      ParityRun{"multi_chunked", "multi", {"guitar", "bass"}, 2, 2, 20, 1, false, true, 24, 3},
                       ParityRun{"mono_model", "mono_model", {"guitar_mono"}, 1, 1, 300, 4, true, false}),
     [](const auto& p) { return p.param.name; });
 
@@ -163,26 +164,33 @@ Audio synthetic_song(double seconds, int channels, std::uint64_t seed) {
   return a;
 }
 
-TEST(Chunking, PlanCoversTheSignalWithEqualSpans) {
+TEST(Chunking, PlanCoversTheSignalInBalancedWindowAlignedChunks) {
   for (int frames : {1, 7, 300, 1201, 5000})
-    for (int core : {1, 40, 1200})
-      for (int context : {0, 3, 256}) {
-        const auto chunks = plan_chunks(frames, core, context);
-        int next = 0;
-        const int span = std::min(frames, core + 2 * context);
-        for (const auto& c : chunks) {
-          EXPECT_EQ(c.core_begin, next);
-          EXPECT_GT(c.core_end, c.core_begin);
-          EXPECT_LE(c.core_end - c.core_begin, core);
-          EXPECT_EQ(c.span_end - c.span_begin, span);
-          EXPECT_GE(c.span_begin, 0);
-          EXPECT_LE(c.span_end, frames);
-          EXPECT_GE(c.core_begin - c.span_begin, std::min(context, c.core_begin));
-          EXPECT_GE(c.span_end - c.core_end, std::min(context, frames - c.core_end));
-          next = c.core_end;
+    for (int window : {1, 20, 300})
+      for (int per_chunk : {1, 3})
+        for (int context : {0, 3, 128}) {
+          const auto chunks = plan_chunks(frames, window, per_chunk, context);
+          const int windows = (frames + window - 1) / window;
+          EXPECT_EQ(static_cast<int>(chunks.size()), (windows + per_chunk - 1) / per_chunk);
+          int next = 0, smallest = frames, largest = 0;
+          for (const auto& c : chunks) {
+            EXPECT_EQ(c.core_begin, next);
+            EXPECT_EQ(c.core_begin % window, 0);
+            EXPECT_GT(c.core_end, c.core_begin);
+            EXPECT_LE(c.core_end - c.core_begin, per_chunk * window);
+            EXPECT_EQ(c.span_begin, std::max(0, c.core_begin - context));
+            EXPECT_EQ(c.span_end, std::min(frames, c.core_end + context));
+            if (c.core_end != frames) {
+              smallest = std::min(smallest, c.core_end - c.core_begin);
+              largest = std::max(largest, c.core_end - c.core_begin);
+            }
+            next = c.core_end;
+          }
+          EXPECT_EQ(next, frames);
+          if (largest > 0) {
+            EXPECT_LE(largest - smallest, window);  // windows spread evenly
+          }
         }
-        EXPECT_EQ(next, frames);
-      }
 }
 
 TEST(Chunking, ExactForAModelWithoutMemory) {
@@ -199,6 +207,7 @@ TEST(Chunking, ExactForAModelWithoutMemory) {
         opt.wiener_win_len = 20;
         opt.chunk_windows = chunk_windows;
         opt.context_frames = 0;
+        opt.max_whole_frames = 0;
         opt.device = Device::Cpu;
         std::vector<std::unique_ptr<SpectrogramModel>> models;
         models.push_back(std::make_unique<FramewiseModel>(config));
@@ -225,6 +234,7 @@ TEST(Chunking, MatchesWholeSignalWithTheDefaultContext) {
     opt.wiener_win_len = 20;
     opt.chunk_windows = chunk_windows;
     opt.context_frames = context;
+    opt.max_whole_frames = 0;
     opt.device = Device::Cpu;
     return fixture_separator({"guitar"}, 2, opt).separate(mix);
   };
@@ -276,6 +286,7 @@ TEST(Separate, ProgressCanCancel) {
   opt.wiener_win_len = 20;
   opt.chunk_windows = 1;
   opt.context_frames = 8;
+  opt.max_whole_frames = 0;
   opt.device = Device::Cpu;
   Separator sep = fixture_separator({"guitar"}, 2, opt);
   const Audio mix = synthetic_song(3.0, 2, 14);

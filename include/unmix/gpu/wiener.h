@@ -20,9 +20,9 @@ class WienerGpu {
   // As unmix::wiener(): returns the targets, then the residual when options.residual.
   std::vector<ComplexSpectrogram> run(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes,
                                       const WienerOptions& options);
-  // The same into `sources`, reusing their host storage.
+  // The same into `sources`, reusing their host storage; `leading_frames` as in unmix::wiener.
   void run(const ComplexSpectrogram& mix, const TargetMagnitudes& magnitudes, const WienerOptions& options,
-           std::vector<ComplexSpectrogram>& sources);
+           std::vector<ComplexSpectrogram>& sources, int leading_frames = 0);
   int device() const;
 
  private:
