@@ -1,7 +1,7 @@
 // End-to-end separation speed: the default-size model (hidden 512, nfft 4096) with generated weights on
-// stereo noise at 44.1 kHz, one target plus residual, niter 1, as tools/separate runs it. The CPU figures
-// compare with bench/compare_openunmix_cpu.py (openunmix's Separator on the same work).
-//   build/bench/unmix_bench_separate [--benchmark_filter=Separate/30]
+// stereo noise at 44.1 kHz, one target plus residual, niter 1 (and 0), as tools/separate runs it. The CPU
+// figures compare with bench/compare_openunmix_cpu.py (openunmix's Separator on the same work).
+//   build/bench/unmix_bench_separate [--benchmark_filter=SeparateCpu/30]
 // Counter realtime_x: seconds of audio separated per second.
 #include <benchmark/benchmark.h>
 
@@ -30,12 +30,13 @@ Audio noise(double seconds, std::uint64_t seed) {
   return a;
 }
 
-Separator default_separator(Device device) {
+Separator default_separator(Device device, int niter) {
   ModelConfig config;  // openunmix's defaults: hidden 512, nfft 4096, hop 1024, stereo, 44.1 kHz
   UmxWeights w(config);
   w.init_synthetic(1);
   SeparatorOptions options;
   options.device = device;
+  options.niter = niter;
   std::vector<std::unique_ptr<SpectrogramModel>> models;
   models.push_back(make_cpu_model(std::move(w)));
   return Separator({"guitar"}, std::move(models), options);
@@ -51,7 +52,7 @@ void separate(benchmark::State& state, Device device) {
   }
   const double seconds = static_cast<double>(state.range(0));
   const Audio mix = noise(seconds, 7);
-  Separator separator = default_separator(device);
+  Separator separator = default_separator(device, static_cast<int>(state.range(1)));
   for (auto _ : state) {
     auto sources = separator.separate(mix);
     benchmark::DoNotOptimize(sources.data());
@@ -62,10 +63,11 @@ void separate(benchmark::State& state, Device device) {
 }
 
 void BM_SeparateCpu(benchmark::State& state) { separate(state, Device::Cpu); }
-BENCHMARK(BM_SeparateCpu)->Arg(30)->Arg(180)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+// Args: seconds of audio, EM iterations
+BENCHMARK(BM_SeparateCpu)->Args({30, 1})->Args({30, 0})->Args({180, 1})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 void BM_SeparateGpu(benchmark::State& state) { separate(state, Device::Cuda); }
-BENCHMARK(BM_SeparateGpu)->Arg(30)->Arg(180)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_SeparateGpu)->Args({30, 1})->Args({180, 1})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 // The Wiener filter alone on one 300-frame window of the default STFT: 2 sources (target + residual).
 struct WienerInput {
