@@ -19,6 +19,10 @@ namespace {
 
 // numpy's float eps, which sigsep's oracles add to every denominator.
 constexpr double kEps = std::numeric_limits<double>::epsilon();
+// Diagonal load of the trace-normalized spatial covariances. sigsep adds eps, enough for its float64
+// spectrograms; ours are float32, whose rounding leaves a panned source ~1e-7 off its spatial direction,
+// and 1/eps would blow that up in the refined power. 1e-6 is far below any real spatial spread.
+constexpr double kSpatialLoad = 1e-6;
 
 void check_shapes(const std::vector<Audio>& sources, const Audio& mixture) {
   if (sources.empty()) fail("oracle", "no sources");
@@ -113,7 +117,7 @@ std::vector<Audio> wiener(const std::vector<Audio>& sources, const Audio& mixtur
       sum /= static_cast<double>(frames);
       const double trace = sum.trace().real();
       // A source silent in this bin has no spatial image; any covariance serves, take the identity.
-      R[f] = (trace > 0 ? Mat(sum * (C / trace)) : Mat(Mat::Identity())) + kEps * Mat::Identity();
+      R[f] = (trace > 0 ? Mat(sum * (C / trace)) : Mat(Mat::Identity())) + kSpatialLoad * Mat::Identity();
       // Refined power: v = (1/C) x^H R^-1 x, exact for a source that follows the model.
       const Mat inverse = R[f].inverse();
       for (int t = 0; t < frames; ++t) {

@@ -7,7 +7,8 @@
 //               STFT 2048 / hop 1024 (sigsep's IRM.py: scipy.signal.stft, nperseg 2048, 50 % overlap).
 //   IBM         ideal binary mask: 1 where |S_j| / (eps + |X|) >= 0.5 (IBM.py's alpha 1, theta 0.5); STFT 2048/1024.
 //   MWF         multichannel Wiener filter from the stems' spectrograms and per-bin spatial covariances
-//               (MWF.py's model, STFT 4096 / hop 2048); on mono, a power-spectrogram Wiener filter.
+//               (MWF.py's model, STFT 4096 / hop 2048; covariances normalized per bin, loaded by 1e-6 for
+//               float32 rounding); on mono, a power-spectrogram Wiener filter.
 //   Mixture     the mix for every source.
 // Channels are processed independently except by MWF. The STFT is unmix::Stft with center=true (reflect
 // padding where scipy zero-pads), so edges differ slightly from sigsep's numbers.
