@@ -13,7 +13,7 @@
 #include "unmix/audio.h"
 #include "unmix/error.h"
 #include "unmix/model_dir.h"
-#include "unmix/separate_simple.h"
+#include "unmix/separator.h"
 #include "unmix/statistics.h"
 #include "unmix/stft.h"
 #include "unmix/umx_cpu.h"
@@ -210,16 +210,21 @@ int main(int argc, char** argv) {
     if (g_stop) std::printf("interrupted after %d steps; separating with the model as it is\n", done);
 
     save_model(std::filesystem::path(out_dir) / "model", "guitar", weights);
-    const auto separated = separate_simple(model, test_song.mix);
+    SeparatorOptions separation;  // openunmix's Separator: one target, residual, Wiener EM (niter 1)
+    separation.device = Device::Cpu;
+    std::vector<std::unique_ptr<SpectrogramModel>> models;
+    models.push_back(make_cpu_model(weights));
+    Separator separator({"guitar"}, std::move(models), separation);
+    const auto separated = separator.separate(test_song.mix);  // guitar, residual
     const std::filesystem::path out(out_dir);
     write_audio(out / "mix.wav", test_song.mix, SampleFormat::Float32);
     write_audio(out / "guitar_true.wav", test_song.guitar, SampleFormat::Float32);
-    write_audio(out / "guitar.wav", separated.target, SampleFormat::Float32);
-    write_audio(out / "residual.wav", separated.residual, SampleFormat::Float32);
+    write_audio(out / "guitar.wav", separated[0], SampleFormat::Float32);
+    write_audio(out / "residual.wav", separated[1], SampleFormat::Float32);
     std::printf("\nheld-out song, SNR against the true stems (dB, higher is better):\n");
     std::printf("  %-10s  %8s  %8s\n", "", "mixture", "estimate");
-    std::printf("  %-10s  %8.2f  %8.2f\n", "guitar", snr_db(test_song.mix, test_song.guitar), snr_db(separated.target, test_song.guitar));
-    std::printf("  %-10s  %8.2f  %8.2f\n", "residual", snr_db(test_song.mix, test_song.rest), snr_db(separated.residual, test_song.rest));
+    std::printf("  %-10s  %8.2f  %8.2f\n", "guitar", snr_db(test_song.mix, test_song.guitar), snr_db(separated[0], test_song.guitar));
+    std::printf("  %-10s  %8.2f  %8.2f\n", "residual", snr_db(test_song.mix, test_song.rest), snr_db(separated[1], test_song.rest));
     std::printf("\nwrote %s/{mix,guitar_true,guitar,residual}.wav and the model in %s/model/\n", out_dir.c_str(), out_dir.c_str());
     return 0;
   } catch (const std::exception& e) {
