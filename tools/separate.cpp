@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
       "Model: --model DIR, else $UNMIX_MODEL_DIR, else models/default (in the working directory or the source\n"
       "tree). A model folder is openunmix's layout with safetensors weights; scripts/convert_openunmix.py converts\n"
       "openunmix .pth models, build/tools/demo trains a small one.\n"
-      "Long files are processed in chunks, so memory stays bounded (a 10-minute song needs well under 1 GB).\n"
+      "Long files are processed in chunks, so memory stays bounded (about 0.9 GB for a 10-minute stereo song\n"
+      "with a default-size model, most of it the audio itself).\n"
       "Ctrl-C stops after the current chunk; files being written are never left half-written.\n"
       "Exit status: 0 when every file was separated, 1 when any failed (each failure is reported and the\n"
       "remaining files are still processed), 130 when interrupted.");

@@ -17,7 +17,7 @@ DeviceChoice choose_device(Device requested) {
   if (requested == Device::Cpu) return choice;
   const gpu::DeviceReport report = gpu::query_devices();
   if (requested == Device::Cuda) {
-    if (!report.available()) fail("--device cuda", "no usable CUDA device (" + report.reason + ")");
+    if (!report.available()) fail("--device cuda", report.reason.empty() ? "no usable CUDA device" : report.reason);
     choice.gpu_wiener = true;
     choice.gpu_model = gpu_model_available();
     if (!choice.gpu_model)

@@ -199,7 +199,7 @@ TEST(Chunking, ExactForAModelWithoutMemory) {
   for (int channels : {1, 2})
     for (int niter : {0, 2}) {
       SCOPED_TRACE("channels " + std::to_string(channels) + ", niter " + std::to_string(niter));
-      const Audio mix = synthetic_song(3.0, channels, 11);
+      const Audio mix = synthetic_song(2.0, channels, 11);
       auto separate = [&](int chunk_windows) {
         SeparatorOptions opt;
         opt.niter = niter;
@@ -289,7 +289,7 @@ TEST(Separate, ProgressCanCancel) {
   opt.max_whole_frames = 0;
   opt.device = Device::Cpu;
   Separator sep = fixture_separator({"guitar"}, 2, opt);
-  const Audio mix = synthetic_song(3.0, 2, 14);
+  const Audio mix = synthetic_song(2.0, 2, 14);
   std::vector<double> seen;
   sep.separate(mix, [&](double f) {
     seen.push_back(f);
