@@ -38,7 +38,11 @@ Separator default_separator(Device device, int niter) {
   options.device = device;
   options.niter = niter;
   std::vector<std::unique_ptr<SpectrogramModel>> models;
-  models.push_back(make_cpu_model(std::move(w)));
+  if (device == Device::Cuda) models.push_back(make_gpu_model(w, 0));  // nullptr until the GPU engine lands
+  if (models.empty() || !models.back()) {
+    models.clear();
+    models.push_back(make_cpu_model(std::move(w)));
+  }
   return Separator({"guitar"}, std::move(models), options);
 }
 
