@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   auto* manifest_opt = app.add_option("--manifest", manifest, "dataset manifest (data_manifests/*.json)");
   root_opt->needs(manifest_opt)->excludes(refs_opt);
   manifest_opt->needs(root_opt);
-  app.add_option("--split", split_text, "manifest split to evaluate: train, valid or test")->capture_default_str();
+  app.add_option("--split", split_text, "manifest split to evaluate: train, valid, test or all")->capture_default_str();
   app.add_option("--target", target, "with --manifest: the name of the target source (the estimate file's name)")
       ->capture_default_str();
   app.add_option("--estimates", estimates, "[LABEL=]DIR of a method's estimates; repeatable");
@@ -116,8 +116,13 @@ int main(int argc, char** argv) {
     if (!references.empty()) {
       tracks = folder_tracks(references);
     } else {
-      data::Split split;
-      if (!data::parse_split(split_text, split)) fail("--split", "must be train, valid or test, not '" + split_text + "'");
+      std::optional<data::Split> split;
+      if (split_text != "all") {
+        data::Split parsed;
+        if (!data::parse_split(split_text, parsed))
+          fail("--split", "must be train, valid, test or all, not '" + split_text + "'");
+        split = parsed;
+      }
       tracks = manifest_tracks(root, manifest, split, target);
     }
 

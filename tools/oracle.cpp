@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   auto* manifest_opt = app.add_option("--manifest", manifest, "dataset manifest (data_manifests/*.json)");
   root_opt->needs(manifest_opt)->excludes(refs_opt);
   manifest_opt->needs(root_opt);
-  app.add_option("--split", split_text, "manifest split: train, valid or test")->capture_default_str();
+  app.add_option("--split", split_text, "manifest split: train, valid, test or all")->capture_default_str();
   app.add_option("--target", target, "target source name (with --manifest default: guitar)");
   app.add_option("--out", out, "output folder")->required();
   app.add_option("--methods", method_names, "comma-separated subset of IRM1,IRM2,IBM,MWF,Mixture")
@@ -81,8 +81,13 @@ int main(int argc, char** argv) {
     if (!references.empty()) {
       tracks = folder_tracks(references);
     } else {
-      data::Split split;
-      if (!data::parse_split(split_text, split)) fail("--split", "must be train, valid or test, not '" + split_text + "'");
+      std::optional<data::Split> split;
+      if (split_text != "all") {
+        data::Split parsed;
+        if (!data::parse_split(split_text, parsed))
+          fail("--split", "must be train, valid, test or all, not '" + split_text + "'");
+        split = parsed;
+      }
       if (target.empty()) target = "guitar";
       tracks = manifest_tracks(root, manifest, split, target);
     }

@@ -36,6 +36,12 @@ Eigen::MatrixXd solve_distortion_filters(const Eigen::MatrixXd& gram, const Eige
   regularized.diagonal() = (gram.diagonal().array() * (1.0 + relative_regularization) +
                             std::numeric_limits<double>::epsilon())
                                .matrix();
+  if (relative_regularization > 0) {
+    // Loaded, the matrix is symmetric positive definite: Cholesky, half the work of LU. Should rounding
+    // still leave it indefinite, fall through to museval's LU.
+    const Eigen::LLT<Eigen::MatrixXd> llt(regularized);
+    if (llt.info() == Eigen::Success) return llt.solve(cross);
+  }
   const Eigen::PartialPivLU<Eigen::MatrixXd> lu(regularized);
   // LAPACK's gesv (numpy.linalg.solve) fails exactly when a pivot is zero.
   if ((lu.matrixLU().diagonal().array() != 0.0).all()) return lu.solve(cross);

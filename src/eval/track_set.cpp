@@ -117,8 +117,8 @@ class FolderTracks : public TrackSet {
 
 class ManifestTracks : public TrackSet {
  public:
-  ManifestTracks(const fs::path& root, const fs::path& manifest, data::Split split, std::string target_name,
-                 int sample_rate, int channels)
+  ManifestTracks(const fs::path& root, const fs::path& manifest, std::optional<data::Split> split,
+                 std::string target_name, int sample_rate, int channels)
       : manifest_(data::load_manifest(manifest)), target_(std::move(target_name)),
         reader_(root, [&] {
           data::ReadOptions o;
@@ -128,9 +128,13 @@ class ManifestTracks : public TrackSet {
         }()) {
     if (!fs::is_directory(root)) fail(root, "dataset root is not a folder");
     if (target_.empty() || lower(target_) == "residual") fail("--target", "needs a name other than 'residual'");
-    tracks_ = manifest_.tracks_in(split);
+    if (split) {
+      tracks_ = manifest_.tracks_in(*split);
+    } else {
+      for (const auto& t : manifest_.tracks) tracks_.push_back(&t);
+    }
     if (tracks_.empty())
-      fail(manifest, "no tracks in the " + std::string(data::split_name(split)) + " split");
+      fail(manifest, split ? "no tracks in the " + std::string(data::split_name(*split)) + " split" : "no tracks");
   }
   std::size_t size() const override { return tracks_.size(); }
   std::string name(std::size_t i) const override { return tracks_.at(i)->id; }
@@ -164,8 +168,9 @@ bool is_audio_file(const fs::path& path) {
 
 std::unique_ptr<TrackSet> folder_tracks(const fs::path& references) { return std::make_unique<FolderTracks>(references); }
 
-std::unique_ptr<TrackSet> manifest_tracks(const fs::path& root, const fs::path& manifest, data::Split split,
-                                          const std::string& target_name, int sample_rate, int channels) {
+std::unique_ptr<TrackSet> manifest_tracks(const fs::path& root, const fs::path& manifest,
+                                          std::optional<data::Split> split, const std::string& target_name,
+                                          int sample_rate, int channels) {
   return std::make_unique<ManifestTracks>(root, manifest, split, target_name, sample_rate, channels);
 }
 

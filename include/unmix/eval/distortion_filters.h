@@ -23,7 +23,8 @@ Eigen::MatrixXd delayed_cross(const LaggedCorrelations& corr, int first, int cou
 // relative_regularization > 0 also scales G's diagonal by (1 + relative_regularization): a Tikhonov load
 // proportional to each reference channel's energy, so directions of G below the rounding noise of its own
 // computation (relative ~1e-15) stop producing huge, rounding-dependent filter taps, whatever the sources'
-// levels. See BssEvalOptions::regularization.
+// levels; the loaded matrix is then solved by Cholesky (LU if rounding left it indefinite).
+// See BssEvalOptions::regularization.
 Eigen::MatrixXd solve_distortion_filters(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& cross,
                                          double relative_regularization = 0.0);
 

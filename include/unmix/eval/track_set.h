@@ -45,10 +45,10 @@ class TrackSet {
 // Throws unmix::Error when the folder is missing or holds neither audio files nor track subfolders.
 std::unique_ptr<TrackSet> folder_tracks(const std::filesystem::path& references);
 
-// Tracks of `split` in the manifest, read at `sample_rate` in `channels` (1 or 2).
+// Tracks of `split` in the manifest (every track when nullopt), read at `sample_rate` in `channels` (1 or 2).
 std::unique_ptr<TrackSet> manifest_tracks(const std::filesystem::path& root, const std::filesystem::path& manifest,
-                                          data::Split split, const std::string& target_name, int sample_rate = 44100,
-                                          int channels = 2);
+                                          std::optional<data::Split> split, const std::string& target_name,
+                                          int sample_rate = 44100, int channels = 2);
 
 bool is_audio_file(const std::filesystem::path& path);
 
