@@ -99,6 +99,11 @@ int main(int argc, char** argv) {
   app.add_option("--filters-len", options.filters_len, "distortion filter taps")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_flag("--v3", options.framewise_filters, "BSSEval v3: distortion filters estimated anew in every frame (slow)");
   app.add_flag("--permutation", options.compute_permutation, "match estimates to sources by the best mean SIR");
+  app.add_option("--regularization", options.regularization,
+                 "load on the filters' normal equations relative to each reference channel's energy; 0 is "
+                 "museval's solve exactly (see docs/evaluation.md)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--tracks", only_tracks, "evaluate only these tracks (comma-separated names)")->delimiter(',');
   app.add_option("--threads", threads, "worker threads (0: all cores)")->capture_default_str();
   app.add_flag("--quiet", quiet, "no progress lines");
@@ -154,7 +159,7 @@ int main(int argc, char** argv) {
       std::printf("wrote %s/{summary.csv,summary.json,tracks.csv} and %zu museval JSON files\n", out.c_str(),
                   report.scores.size());
     }
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // unmix::Error ("<file>: <problem>") or a filesystem error
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }

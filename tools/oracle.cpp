@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
           write_audio(dir / ("residual" + ext), residual, sample_format);
         }
         ++done;
-      } catch (const Error& e) {
+      } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         ++failed;
       }
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
     }
     std::printf("%s: oracle estimates for %zu tracks (%zu failed)\n", out.c_str(), done, failed);
     return failed ? 1 : 0;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // unmix::Error ("<file>: <problem>") or a filesystem error
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }

@@ -62,6 +62,17 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
   report.tracks_total = selected.size();
   const auto start = std::chrono::steady_clock::now();
   auto stopped = [&] { return stop && stop->load(); };
+  auto finished = [&](const std::string& name) {
+    ++report.tracks_done;
+    if (!progress) return;
+    EvaluateProgress p;
+    p.done = report.tracks_done;
+    p.total = report.tracks_total;
+    p.track = name;
+    p.seconds_elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    p.seconds_left = p.seconds_elapsed / static_cast<double>(p.done) * static_cast<double>(p.total - p.done);
+    progress(p);
+  };
 
   for (std::size_t k = 0; k < selected.size() && !report.interrupted; ++k) {
     if (stopped()) {
@@ -72,9 +83,9 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
     EvalTrack track;
     try {
       track = tracks.load(selected[k]);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // unmix::Error, or a filesystem error naming the path
       report.skipped.push_back({name, "", e.what()});
-      ++report.tracks_done;
+      finished(name);
       continue;
     }
     report.notes.insert(report.notes.end(), track.notes.begin(), track.notes.end());
@@ -83,7 +94,7 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
       if (is_silent_audio(track.sources[j])) silent = track.source_names[j];
     if (!silent.empty()) {
       report.skipped.push_back({name, "", "reference '" + silent + "' is silent over the whole track"});
-      ++report.tracks_done;
+      finished(name);
       continue;
     }
 
@@ -95,6 +106,7 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
     bss.filters_len = options.filters_len;
     bss.framewise_filters = options.framewise_filters;
     bss.compute_permutation = options.compute_permutation;
+    bss.regularization = options.regularization;
     bss.cancel = stop;
 
     auto evaluate = [&](const std::string& method, const std::vector<Audio>& estimates) {
@@ -116,7 +128,7 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
       if (report.interrupted) return;
       try {
         evaluate(method, make());
-      } catch (const Error& e) {
+      } catch (const std::exception& e) {
         if (stopped()) {
           report.interrupted = true;
           return;
@@ -129,17 +141,7 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
     for (const OracleMethod o : options.oracles)
       attempt(std::string(oracle_name(o)), [&] { return oracle_estimates(o, track.sources, track.mixture); });
     if (report.interrupted) break;
-    ++report.tracks_done;
-
-    if (progress) {
-      EvaluateProgress p;
-      p.done = k + 1;
-      p.total = selected.size();
-      p.track = name;
-      p.seconds_elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      p.seconds_left = p.seconds_elapsed / static_cast<double>(p.done) * static_cast<double>(p.total - p.done);
-      progress(p);
-    }
+    finished(name);
   }
   return report;
 }

@@ -27,6 +27,7 @@ struct EvaluateOptions {
   int filters_len = 512;
   bool framewise_filters = false;    // BSSEval v3
   bool compute_permutation = false;
+  double regularization = BssEvalOptions{}.regularization;  // 0: museval's solve exactly
   std::vector<EstimateFolder> methods;
   std::vector<OracleMethod> oracles;
   std::filesystem::path json_dir;          // when set: <json_dir>/<method>/<track>.json per evaluation
