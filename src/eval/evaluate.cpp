@@ -43,9 +43,16 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
                                const std::atomic<bool>* stop) {
   if (options.methods.empty() && options.oracles.empty()) fail("evaluate", "nothing to evaluate: no estimates, no oracles");
   if (!(options.window_seconds > 0) || !(options.hop_seconds > 0)) fail("evaluate", "window and hop must be positive");
-  for (const auto& m : options.methods)
+  std::vector<std::string> labels;
+  for (const auto& m : options.methods) {
     if (m.label.empty() || m.label.find('/') != std::string::npos || m.label == "." || m.label == "..")
       fail("evaluate", "method label '" + m.label + "' cannot name a folder");
+    labels.push_back(m.label);
+  }
+  for (const OracleMethod o : options.oracles) labels.emplace_back(oracle_name(o));
+  std::sort(labels.begin(), labels.end());
+  if (const auto dup = std::adjacent_find(labels.begin(), labels.end()); dup != labels.end())
+    fail("evaluate", "two methods are labelled '" + *dup + "' (name them with --estimates LABEL=DIR)");
 
   std::vector<std::size_t> selected;
   for (std::size_t i = 0; i < tracks.size(); ++i)

@@ -219,6 +219,10 @@ TEST(EvaluateTracks, RejectsUnusableOptions) {
   o.only_tracks = {"no-such-track"};
   EXPECT_THROW(evaluate_tracks(*tracks, o), Error);
   EXPECT_THROW(folder_tracks(c.root / "missing"), Error);
+  EvaluateOptions twice = fast_options();
+  twice.methods = {{"IRM1", c.est}};
+  twice.oracles = {OracleMethod::IRM1};
+  EXPECT_THROW(evaluate_tracks(*tracks, twice), Error);  // the JSON files would overwrite each other
   fs::remove_all(c.root);
 }
 
