@@ -10,6 +10,7 @@
 #include <numbers>
 #include <random>
 
+#include "unmix/stop_signal.h"
 #include "unmix/audio.h"
 #include "unmix/error.h"
 #include "unmix/model_dir.h"
@@ -22,11 +23,7 @@ using namespace unmix;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
-}
+std::atomic<bool>& g_stop = unmix::stop_flag();
 
 struct Song {
   Audio mix, guitar, rest;
@@ -144,8 +141,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    unmix::stop_on_signals();
     std::filesystem::create_directories(out_dir);
     ModelConfig config;
     config.hidden_size = hidden;

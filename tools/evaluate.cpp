@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "unmix/stop_signal.h"
 #include "unmix/error.h"
 #include "unmix/eval/evaluate.h"
 
@@ -18,12 +19,7 @@ using namespace unmix::eval;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
-  std::signal(SIGTERM, SIG_DFL);
-}
+std::atomic<bool>& g_stop = unmix::stop_flag();
 
 std::string clock_text(double seconds) {
   if (seconds < 0) return "?";
@@ -131,8 +127,7 @@ int main(int argc, char** argv) {
       tracks = manifest_tracks(root, manifest, split, target);
     }
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    unmix::stop_on_signals();
     auto progress = [&](const EvaluateProgress& p) {
       if (quiet) return;
       std::fprintf(stderr, "[%zu/%zu] %s  elapsed %s  ETA %s\n", p.done, p.total, p.track.c_str(),

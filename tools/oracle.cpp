@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "unmix/stop_signal.h"
 #include "unmix/error.h"
 #include "unmix/eval/oracle.h"
 #include "unmix/eval/track_set.h"
@@ -21,12 +22,7 @@ using namespace unmix::eval;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
-  std::signal(SIGTERM, SIG_DFL);
-}
+std::atomic<bool>& g_stop = unmix::stop_flag();
 
 }  // namespace
 
@@ -92,8 +88,7 @@ int main(int argc, char** argv) {
       tracks = manifest_tracks(root, manifest, split, target);
     }
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    unmix::stop_on_signals();
     const auto start = std::chrono::steady_clock::now();
     std::size_t done = 0, failed = 0, total = 0;
     for (std::size_t i = 0; i < tracks->size(); ++i)

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "unmix/stop_signal.h"
 #include "unmix/data/preprocess.h"
 #include "unmix/error.h"
 
@@ -18,11 +19,7 @@ using namespace unmix::data;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
-}
+std::atomic<bool>& g_stop = unmix::stop_flag();
 
 std::string clock_text(double seconds) {
   if (seconds < 0) return "?";
@@ -78,8 +75,7 @@ int main(int argc, char** argv) {
     }
     if (out.empty()) fail("preprocess", "--out is required unless --validate-only");
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    unmix::stop_on_signals();
     const bool tty = ::isatty(STDERR_FILENO);
     auto last = std::chrono::steady_clock::now() - std::chrono::hours(1);
     std::string last_stage;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <set>
 
+#include "unmix/stop_signal.h"
 #include "unmix/audio.h"
 #include "unmix/error.h"
 #include "unmix/separator.h"
@@ -18,12 +19,7 @@ using namespace unmix;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
-  std::signal(SIGTERM, SIG_DFL);
-}
+std::atomic<bool>& g_stop = unmix::stop_flag();
 
 constexpr double kProgressAbove = 5.0;  // seconds of audio above which a progress bar is drawn
 
@@ -141,8 +137,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  unmix::stop_on_signals();
   if (threads > 0) omp_set_num_threads(threads);
 
   OutputOptions out;

@@ -9,19 +9,14 @@
 #include <cstdio>
 #include <string>
 
+#include "unmix/stop_signal.h"
 #include "unmix/error.h"
 #include "unmix/synth/corpus.h"
 #include "unmix/synth/soundfonts.h"
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-
-void on_signal(int) {
-  g_stop = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
-  std::signal(SIGTERM, SIG_DFL);
-}
+std::atomic<bool>& g_stop = unmix::stop_flag();
 
 std::string clock_text(double seconds) {
   const auto s = static_cast<long>(std::lround(std::max(0.0, seconds)));
@@ -100,8 +95,7 @@ int main(int argc, char** argv) {
       if (!kind) unmix::fail("--guitar", "unknown guitar kind '" + g + "' (use acoustic, clean or distorted)");
       options.guitar_kinds.push_back(*kind);
     }
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    unmix::stop_on_signals();
     const CorpusResult result = synthesize_corpus(options, &g_stop, [&](const CorpusProgress& p) { line(p); });
     line.end();
     std::string fonts;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "unmix/stop_signal.h"
 #include "unmix/error.h"
 #include "unmix/train/config.h"
 #include "unmix/train/trainer.h"
@@ -21,12 +22,7 @@ using namespace unmix::train;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
-  std::signal(SIGTERM, SIG_DFL);
-}
+std::atomic<bool>& g_stop = unmix::stop_flag();
 
 }  // namespace
 
@@ -67,8 +63,7 @@ int main(int argc, char** argv) {
       }
     request.resume = resume;
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    unmix::stop_on_signals();
     TrainerHooks hooks;
     hooks.stop = &g_stop;
     hooks.log = [](const std::string& line) {
