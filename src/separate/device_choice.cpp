@@ -15,9 +15,8 @@ Device parse_device(const std::string& name) {
 DeviceChoice choose_device(Device requested) {
   DeviceChoice choice;
   if (requested == Device::Cpu) return choice;
-  const gpu::DeviceReport report = gpu::query_devices();
+  const gpu::DeviceReport report = requested == Device::Cuda ? gpu::require_devices() : gpu::query_devices();
   if (requested == Device::Cuda) {
-    if (!report.available()) fail("--device cuda", report.reason.empty() ? "no usable CUDA device" : report.reason);
     choice.gpu_wiener = true;
     choice.gpu_model = gpu_model_available();
     if (!choice.gpu_model)

@@ -143,8 +143,7 @@ class GpuEngine final : public TrainEngine {
 }  // namespace
 
 std::unique_ptr<TrainEngine> make_gpu_engine(const ModelConfig& config, const EngineOptions& options) {
-  const gpu::DeviceReport report = gpu::query_devices();
-  if (!report.available()) fail("--device cuda", report.reason.empty() ? "no usable CUDA device" : report.reason);
+  const gpu::DeviceReport report = gpu::require_devices();
   const gpu::DeviceInfo& d = report.devices.front();
   UNMIX_CUDA(cudaSetDevice(d.index));
   const std::string description = "cuda:" + std::to_string(d.index) + " " + d.name + " (" +

@@ -23,5 +23,8 @@ struct DeviceReport {
 };
 
 DeviceReport query_devices();
+// query_devices() for a user who asked for the GPU: throws unmix::Error "--device cuda: <reason>" when no
+// device is usable, so every command refuses the same way before doing any work.
+DeviceReport require_devices();
 
 }  // namespace unmix::gpu
