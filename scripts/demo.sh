@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole job on data it makes itself: synthesize songs, train a small model on the guitar (CPU),
-# separate a held-out song, report the gain over the mixture. Outputs in ./demo-out/. Extra arguments go
-# to the demo tool (see build/tools/demo --help).
+# The whole job on data it makes itself: synthesize songs with FluidSynth, train a small model on the guitar
+# (GPU when present, else CPU), separate the held-out songs, evaluate them next to the oracles. Outputs in
+# ./demo-out/. Extra arguments go to the demo tool (see build/tools/demo --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
