@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "unmix/clock_text.h"
 #include "unmix/stop_signal.h"
 #include "unmix/error.h"
 #include "unmix/eval/evaluate.h"
@@ -20,14 +21,6 @@ using namespace unmix::eval;
 namespace {
 
 std::atomic<bool>& g_stop = unmix::stop_flag();
-
-std::string clock_text(double seconds) {
-  if (seconds < 0) return "?";
-  const auto s = static_cast<long>(seconds + 0.5);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  return buf;
-}
 
 // "LABEL=DIR" or "DIR" (the label is then the folder's name).
 EstimateFolder parse_estimates(const std::string& arg) {

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "unmix/clock_text.h"
 #include "unmix/stop_signal.h"
 #include "unmix/data/preprocess.h"
 #include "unmix/error.h"
@@ -20,17 +21,6 @@ using namespace unmix::data;
 namespace {
 
 std::atomic<bool>& g_stop = unmix::stop_flag();
-
-std::string clock_text(double seconds) {
-  if (seconds < 0) return "?";
-  const auto s = static_cast<long>(seconds + 0.5);
-  char buf[32];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, s / 60 % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  return buf;
-}
 
 }  // namespace
 

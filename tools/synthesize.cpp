@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "unmix/clock_text.h"
 #include "unmix/stop_signal.h"
 #include "unmix/error.h"
 #include "unmix/synth/corpus.h"
@@ -17,14 +18,6 @@
 namespace {
 
 std::atomic<bool>& g_stop = unmix::stop_flag();
-
-std::string clock_text(double seconds) {
-  const auto s = static_cast<long>(std::lround(std::max(0.0, seconds)));
-  char buffer[32];
-  if (s >= 3600) std::snprintf(buffer, sizeof buffer, "%ldh%02ldm%02lds", s / 3600, s / 60 % 60, s % 60);
-  else std::snprintf(buffer, sizeof buffer, "%ldm%02lds", s / 60, s % 60);
-  return buffer;
-}
 
 // One line, rewritten in place on a terminal; otherwise a new line every 10 seconds.
 class ProgressLine {
@@ -39,10 +32,10 @@ class ProgressLine {
     const auto filled = static_cast<int>(fraction * width);
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.append(static_cast<std::size_t>(width - filled), '.');
-    const std::string eta = p.stems_done > 0 ? clock_text(p.seconds_elapsed * (1.0 - fraction) / fraction) : "?";
+    const std::string eta = p.stems_done > 0 ? unmix::clock_text(p.seconds_elapsed * (1.0 - fraction) / fraction) : "?";
     std::fprintf(stderr, "%s[%s] %d/%d songs, %lld/%lld stems, %s elapsed, ETA %s%s", tty_ ? "\r" : "", bar.c_str(),
                  p.songs_done + p.songs_skipped, p.songs_total, static_cast<long long>(p.stems_done),
-                 static_cast<long long>(p.stems_total), clock_text(p.seconds_elapsed).c_str(), eta.c_str(),
+                 static_cast<long long>(p.stems_total), unmix::clock_text(p.seconds_elapsed).c_str(), eta.c_str(),
                  tty_ ? "   " : "\n");
     std::fflush(stderr);
     dirty_ = tty_;
@@ -104,7 +97,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "synthesize: wrote %zu song%s (%.0f s of audio) to %s in %s, %.1fx real time; fonts: %s%s\n",
                  result.tracks_written.size(), result.tracks_written.size() == 1 ? "" : "s", result.audio_seconds,
                  options.out.c_str(),
-                 clock_text(result.seconds_elapsed).c_str(), speed, fonts.c_str(),
+                 unmix::clock_text(result.seconds_elapsed).c_str(), speed, fonts.c_str(),
                  result.songs_skipped ? (", kept " + std::to_string(result.songs_skipped) + " existing").c_str() : "");
     if (result.interrupted) {
       std::fprintf(stderr, "synthesize: interrupted; unfinished songs were removed (rerun with --resume to continue)\n");

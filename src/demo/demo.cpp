@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "unmix/audio.h"
+#include "unmix/clock_text.h"
 #include "unmix/data/manifest.h"
 #include "unmix/error.h"
 #include "unmix/eval/evaluate.h"
@@ -33,12 +34,6 @@ std::string format(const char* pattern, auto... values) {
   std::string text(static_cast<std::size_t>(std::snprintf(nullptr, 0, pattern, values...)), '\0');
   std::snprintf(text.data(), text.size() + 1, pattern, values...);
   return text;
-}
-
-std::string clock_text(double seconds) {
-  if (!(seconds >= 0)) return "?";
-  const auto s = static_cast<long>(seconds + 0.5);
-  return format("%ldm%02lds", s / 60, s % 60);
 }
 
 double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }

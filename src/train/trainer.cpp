@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "unmix/clock_text.h"
 #include "unmix/data/cache.h"
 #include "unmix/data/loader.h"
 #include "unmix/data/preprocess.h"
@@ -30,15 +31,6 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 std::string fmt(const char* format, double value) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, value);
-  return buf;
-}
-
-std::string clock_text(double seconds) {
-  const auto s = static_cast<long>(std::llround(std::max(0.0, seconds)));
-  char buf[32];
-  if (s >= 86400) std::snprintf(buf, sizeof buf, "%ldd%02ldh", s / 86400, s / 3600 % 24);
-  else if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, s / 60 % 60);
-  else std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
   return buf;
 }
 
@@ -103,7 +95,7 @@ void build_cache(const TrainConfig& config, const Log& log, const std::atomic<bo
         if (Clock::now() - last < std::chrono::seconds(10) && p.done != p.total) return;
         last = Clock::now();
         log("  " + p.stage + " " + std::to_string(p.done) + "/" + std::to_string(p.total) + "  ETA " +
-            (p.seconds_left < 0 ? std::string("?") : clock_text(p.seconds_left)));
+            clock_text(p.seconds_left));
       },
       stop);
   for (const auto& issue : report.issues)
