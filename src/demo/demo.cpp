@@ -67,6 +67,7 @@ void make_corpus(const DemoOptions& o, const DemoHooks& hooks, const std::functi
   if (!same) {
     fs::remove(stamp);
     fs::remove_all(corpus);
+    fs::remove_all(o.out / "cache");  // made from the songs being replaced
     std::ofstream(stamp) << corpus_stamp(o) << "\n";
   }
   log(format("[1/5] corpus: %s %d songs of %.0f s (seed %llu)%s in %s", same ? "reusing" : "synthesizing", o.songs,
