@@ -129,18 +129,15 @@ data::Manifest make_manifest(const DemoOptions& o, const std::function<void(cons
                              " songs do not split into train, valid and test by artist; synthesize more (--songs)");
 }
 
-// [3/5] openunmix's training loop; the cache is built from the corpus on the way in.
-fs::path train_model(const DemoOptions& o, const DemoHooks& hooks, const std::function<void(const std::string&)>& log,
-                     DemoResult& result) {
-  const fs::path run = o.out / "model";
-  fs::remove_all(run);  // a fresh run refuses a folder that holds a checkpoint
+// The training run the demo asks for: openunmix's loop with the demo's corpus, cache and model folders.
+train::RunRequest training_request(const DemoOptions& o) {
   train::RunRequest request;
   train::TrainConfig& c = request.config;
   c.root = (o.out / "corpus").string();
   c.manifest = (o.out / "guitar.json").string();
   c.cache = (o.out / "cache").string();
   c.target = kTarget;
-  c.output = run.string();
+  c.output = (o.out / "model").string();
   c.epochs = o.epochs;
   c.batch_size = o.batch_size;
   c.seq_dur = o.seq_dur;
@@ -151,6 +148,15 @@ fs::path train_model(const DemoOptions& o, const DemoHooks& hooks, const std::fu
   c.device = o.device;
   c.nb_workers = o.jobs > 0 ? o.jobs : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   c.progress_seconds = 15;
+  return request;
+}
+
+// [3/5] openunmix's training loop; the cache is built from the corpus on the way in.
+fs::path train_model(const DemoOptions& o, const DemoHooks& hooks, const std::function<void(const std::string&)>& log,
+                     DemoResult& result) {
+  const fs::path run = o.out / "model";
+  fs::remove_all(run);  // a fresh run refuses a folder that holds a checkpoint
+  const train::RunRequest request = training_request(o);
   log(format("[3/5] training a %d-wide Open-Unmix on the guitar for %d epochs (%s); Ctrl-C stops training early "
              "and the demo goes on with the best model so far",
              o.hidden_size, o.epochs, o.device.c_str()));
@@ -232,9 +238,7 @@ void evaluate_tests(const DemoOptions& o, const eval::TrackSet& tracks, const De
     return;
   }
   if (report.scores.empty()) fail(dir, "nothing could be evaluated (see the skipped lines above)");
-  eval::write_text_file(dir / "summary.csv", eval::summary_csv(result.summary));
-  eval::write_text_file(dir / "summary.json", eval::summary_json(result.summary));
-  eval::write_text_file(dir / "tracks.csv", eval::tracks_csv(report.scores));
+  eval::write_summary_files(dir, result.summary, report.scores);
 }
 
 }  // namespace
@@ -243,14 +247,9 @@ void validate(const DemoOptions& o) {
   if (o.out.empty()) fail("--out", "must name a folder");
   if (o.songs < 3) fail("--songs", "needs at least 3 songs (train, valid and test)");
   if (!(o.seconds >= 4 && o.seconds <= 600)) fail("--seconds", "must be between 4 and 600");
-  if (o.epochs < 1) fail("--epochs", "must be at least 1");
-  if (o.hidden_size < 2 || o.hidden_size % 2) fail("--hidden-size", "must be even and at least 2");
-  if (o.batch_size < 1) fail("--batch-size", "must be at least 1");
-  if (!(o.seq_dur > 0 && o.seq_dur <= o.seconds)) fail("--seq-dur", "must be positive and at most --seconds");
-  if (o.samples_per_track < 1) fail("--samples-per-track", "must be at least 1");
-  if (!(o.lr > 0 && std::isfinite(o.lr))) fail("--lr", "must be positive");
   if (o.jobs < 0) fail("--jobs", "must not be negative");
-  parse_device(o.device);
+  train::validate(training_request(o).config);  // the training settings, checked before minutes of synthesis
+  if (o.seq_dur > o.seconds) fail("--seq-dur", "must be at most --seconds");
 }
 
 DemoResult run_demo(const DemoOptions& options, const DemoHooks& hooks) {
@@ -287,8 +286,7 @@ std::vector<std::string> sdr_comparison(const std::vector<eval::SummaryRow>& sum
       else if (std::isfinite(r.median[0]) && (!best || r.median[0] > best->median[0])) best = &r;
     }
     std::string line = format("%s: %s %.2f dB SDR", model.target.c_str(), kModelLabel, model.median[0]);
-    if (mixture && std::isfinite(mixture->median[0]))
-    {
+    if (mixture && std::isfinite(mixture->median[0])) {
       const double gain = model.median[0] - mixture->median[0];
       line += gain >= 0 ? format(", %.2f dB over the mixture", gain) : format(", %.2f dB below the mixture", -gain);
     }
