@@ -141,9 +141,7 @@ int main(int argc, char** argv) {
     }
     if (report.scores.empty()) fail("evaluate", "nothing could be evaluated (see the skipped lines above)");
     if (!out.empty()) {
-      write_text_file(std::filesystem::path(out) / "summary.csv", summary_csv(rows));
-      write_text_file(std::filesystem::path(out) / "summary.json", summary_json(rows));
-      write_text_file(std::filesystem::path(out) / "tracks.csv", tracks_csv(report.scores));
+      write_summary_files(out, rows, report.scores);
       std::printf("wrote %s/{summary.csv,summary.json,tracks.csv} and %zu museval JSON files\n", out.c_str(),
                   report.scores.size());
     }

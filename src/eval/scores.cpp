@@ -225,4 +225,11 @@ std::string tracks_csv(const std::vector<TrackScores>& all) {
   return out;
 }
 
+void write_summary_files(const std::filesystem::path& dir, const std::vector<SummaryRow>& rows,
+                         const std::vector<TrackScores>& all) {
+  write_text_file(dir / "summary.csv", summary_csv(rows));
+  write_text_file(dir / "summary.json", summary_json(rows));
+  write_text_file(dir / "tracks.csv", tracks_csv(all));
+}
+
 }  // namespace unmix::eval

@@ -58,4 +58,8 @@ std::string tracks_csv(const std::vector<TrackScores>& all);
 // Writes `text` to `file` through a temporary file.
 void write_text_file(const std::filesystem::path& file, const std::string& text);
 
+// summary.csv, summary.json (of `rows`) and tracks.csv (of `all`) in `dir`, each through a temporary file.
+void write_summary_files(const std::filesystem::path& dir, const std::vector<SummaryRow>& rows,
+                         const std::vector<TrackScores>& all);
+
 }  // namespace unmix::eval
