@@ -15,7 +15,6 @@
 #include <thread>
 
 #include "unmix/error.h"
-#include "unmix/synth/float_wav.h"
 #include "unmix/synth/metadata.h"
 #include "unmix/synth/mixdown.h"
 #include "unmix/synth/render.h"
@@ -74,9 +73,9 @@ void write_song(const fs::path& track_dir, const SongPlan& plan, const Soundfont
 
   const Mixdown mixdown = mix_stems(plan, std::move(renders));
   for (std::size_t p = 0; p < mixdown.stems.size(); ++p)
-    write_float_wav(temp / stem_dir_name(plan.track_id) / stem_filename(plan.track_id, static_cast<int>(p) + 1),
-                    mixdown.stems[p]);
-  write_float_wav(temp / mix_filename(plan.track_id), mixdown.mix);
+    write_audio(temp / stem_dir_name(plan.track_id) / stem_filename(plan.track_id, static_cast<int>(p) + 1),
+                mixdown.stems[p], SampleFormat::Float32);
+  write_audio(temp / mix_filename(plan.track_id), mixdown.mix, SampleFormat::Float32);
   const fs::path yaml_path = temp / metadata_filename(plan.track_id);
   {
     std::ofstream yaml(yaml_path, std::ios::binary);
