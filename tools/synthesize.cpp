@@ -27,15 +27,13 @@ class ProgressLine {
     const bool finished = p.stems_done == p.stems_total;
     if (!tty_ && !finished && p.seconds_elapsed - last_ < 10.0) return;
     last_ = p.seconds_elapsed;
-    const double fraction = p.stems_total > 0 ? static_cast<double>(p.stems_done) / static_cast<double>(p.stems_total) : 1.0;
     const int width = 24;
-    const auto filled = static_cast<int>(fraction * width);
+    const auto filled = static_cast<int>(p.fraction() * width);
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.append(static_cast<std::size_t>(width - filled), '.');
-    const std::string eta = p.stems_done > 0 ? unmix::clock_text(p.seconds_elapsed * (1.0 - fraction) / fraction) : "?";
     std::fprintf(stderr, "%s[%s] %d/%d songs, %lld/%lld stems, %s elapsed, ETA %s%s", tty_ ? "\r" : "", bar.c_str(),
                  p.songs_done + p.songs_skipped, p.songs_total, static_cast<long long>(p.stems_done),
-                 static_cast<long long>(p.stems_total), unmix::clock_text(p.seconds_elapsed).c_str(), eta.c_str(),
+                 static_cast<long long>(p.stems_total), unmix::clock_text(p.seconds_elapsed).c_str(), unmix::clock_text(p.seconds_left).c_str(),
                  tty_ ? "   " : "\n");
     std::fflush(stderr);
     dirty_ = tty_;

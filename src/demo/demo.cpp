@@ -86,11 +86,9 @@ void make_corpus(const DemoOptions& o, const DemoHooks& hooks, const std::functi
     if (all ? reported_all || p.songs_skipped == p.songs_total : p.seconds_elapsed - last < 5.0) return;
     last = p.seconds_elapsed;
     reported_all = all;
-    const double fraction = p.stems_total ? static_cast<double>(p.stems_done) / static_cast<double>(p.stems_total) : 1.0;
     log(format("  %d/%d songs, %lld/%lld stems, %s elapsed, ETA %s", p.songs_done + p.songs_skipped, p.songs_total,
                static_cast<long long>(p.stems_done), static_cast<long long>(p.stems_total),
-               clock_text(p.seconds_elapsed).c_str(),
-               clock_text(fraction > 0 ? p.seconds_elapsed * (1 - fraction) / fraction : -1).c_str()));
+               clock_text(p.seconds_elapsed).c_str(), clock_text(p.seconds_left).c_str()));
   });
   if (r.interrupted) {
     result.interrupted = true;

@@ -209,6 +209,8 @@ CorpusResult synthesize_corpus(const CorpusOptions& options, const std::atomic<b
       changed.wait_for(lock, std::chrono::milliseconds(100));
       done = running == 0;
       state.seconds_elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+      const double fraction = state.fraction();
+      state.seconds_left = state.stems_done > 0 ? state.seconds_elapsed * (1.0 - fraction) / fraction : -1;
       snapshot = state;
     }
     if (stop && stop->load()) halt = true;

@@ -31,6 +31,10 @@ struct CorpusProgress {
   int songs_total = 0, songs_done = 0, songs_skipped = 0;
   std::int64_t stems_total = 0, stems_done = 0;
   double seconds_elapsed = 0;
+  double seconds_left = -1;  // from the stems rendered so far; < 0 until the first one is done
+  double fraction() const {
+    return stems_total > 0 ? static_cast<double>(stems_done) / static_cast<double>(stems_total) : 1.0;
+  }
 };
 
 struct CorpusResult {
