@@ -38,11 +38,7 @@ Separator default_separator(Device device, int niter) {
   options.device = device;
   options.niter = niter;
   std::vector<std::unique_ptr<SpectrogramModel>> models;
-  if (device == Device::Cuda) models.push_back(make_gpu_model(w, 0));  // nullptr until the GPU engine lands
-  if (models.empty() || !models.back()) {
-    models.clear();
-    models.push_back(make_cpu_model(std::move(w)));
-  }
+  models.push_back(device == Device::Cuda ? make_gpu_model(w, 0) : make_cpu_model(std::move(w)));
   return Separator({"guitar"}, std::move(models), options);
 }
 

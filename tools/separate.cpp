@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--device", device,
-                 "where to run: cuda needs a GPU; auto uses the GPU when this build can run the model there, else "
-                 "the CPU")
+                 "where to run the model and the Wiener filter: cuda needs a GPU (a one-line error without one); "
+                 "auto uses GPU 0 when there is one, else the CPU")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   app.add_option("--start", start, "start of the excerpt to separate, in seconds")

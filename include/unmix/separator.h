@@ -39,9 +39,8 @@ class SpectrogramModel {
 
 // The CPU reference (UmxCpu) behind the interface; takes the weights over.
 std::unique_ptr<SpectrogramModel> make_cpu_model(UmxWeights weights);
-// The GPU engine's model on `device`, or nullptr when this build has no GPU model engine.
+// The GPU engine's model (UmxGpu for inference) on `device`; unmix::Error when the device cannot be used.
 std::unique_ptr<SpectrogramModel> make_gpu_model(const UmxWeights& weights, int device);
-bool gpu_model_available();
 
 enum class Device { Auto, Cpu, Cuda };
 Device parse_device(const std::string& name);  // "auto" | "cpu" | "cuda"; unmix::Error otherwise

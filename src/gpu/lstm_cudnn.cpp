@@ -20,23 +20,27 @@ cudnnRNNAlgo_t to_cudnn(LstmAlgorithm a) {
 }  // namespace
 
 CudnnLstmLayer::CudnnLstmLayer(cudnnHandle_t handle, int layer, int input_size, int hidden, bool tf32,
-                               LstmAlgorithm algorithm)
-    : handle_(handle), layer_(layer), input_size_(input_size), hidden_(hidden), algorithm_(algorithm) {
+                               LstmAlgorithm algorithm, bool training)
+    : handle_(handle), layer_(layer), input_size_(input_size), hidden_(hidden), algorithm_(algorithm),
+      training_(training) {
   UNMIX_CUDNN(cudnnCreateDropoutDescriptor(&dropout_));
   // No dropout inside cuDNN (a single-layer RNN applies none anyway); PyTorch configures it the same way.
   UNMIX_CUDNN(cudnnSetDropoutDescriptor(dropout_, handle_, 0.f, nullptr, 0, 0));
   UNMIX_CUDNN(cudnnCreateRNNDescriptor(&rnn_));
-  // FMA math keeps float32 products exact-precision for parity; TF32 is a speed option.
   UNMIX_CUDNN(cudnnSetRNNDescriptor_v8(rnn_, to_cudnn(algorithm), CUDNN_LSTM, CUDNN_RNN_DOUBLE_BIAS,
                                        CUDNN_BIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT,
-                                       tf32 ? CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION : CUDNN_FMA_MATH, input_size,
-                                       hidden, hidden, 1, dropout_, CUDNN_RNN_PADDED_IO_DISABLED));
+                                       cudnn_math(tf32), input_size, hidden, hidden, 1, dropout_, kLstmAuxFlags));
   std::size_t weight_bytes = 0;
   UNMIX_CUDNN(cudnnGetRNNWeightSpaceSize(handle_, rnn_, &weight_bytes));
+  // On the handle's stream: the model's kernels that fill the weight space follow on the same stream.
+  cudaStream_t stream = nullptr;
+  UNMIX_CUDNN(cudnnGetStream(handle_, &stream));
   weights_.reserve(weight_bytes / sizeof(float));
-  weight_grads_.reserve(weight_bytes / sizeof(float));
-  weights_.zero();
-  weight_grads_.zero();
+  weights_.zero(stream);
+  if (training_) {
+    weight_grads_.reserve(weight_bytes / sizeof(float));
+    weight_grads_.zero(stream);
+  }
   UNMIX_CUDNN(cudnnCreateRNNDataDescriptor(&x_desc_));
   UNMIX_CUDNN(cudnnCreateRNNDataDescriptor(&y_desc_));
   UNMIX_CUDNN(cudnnCreateTensorDescriptor(&h_desc_));
@@ -99,22 +103,24 @@ void CudnnLstmLayer::set_shape(int frames, int batch, const std::int32_t* device
   frames_ = frames;
   batch_ = batch;
   const std::vector<int> lengths(batch, frames);
-  UNMIX_CUDNN(cudnnSetRNNDataDescriptor(x_desc_, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, frames,
-                                        batch, input_size_, lengths.data(), nullptr));
-  UNMIX_CUDNN(cudnnSetRNNDataDescriptor(y_desc_, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, frames,
-                                        batch, 2 * hidden_, lengths.data(), nullptr));
+  UNMIX_CUDNN(cudnnSetRNNDataDescriptor(x_desc_, CUDNN_DATA_FLOAT, kLstmDataLayout, frames, batch, input_size_,
+                                        lengths.data(), nullptr));
+  UNMIX_CUDNN(cudnnSetRNNDataDescriptor(y_desc_, CUDNN_DATA_FLOAT, kLstmDataLayout, frames, batch, 2 * hidden_,
+                                        lengths.data(), nullptr));
   const int dims[3] = {2, batch, hidden_};
   const int strides[3] = {batch * hidden_, hidden_, 1};
   UNMIX_CUDNN(cudnnSetTensorNdDescriptor(h_desc_, CUDNN_DATA_FLOAT, 3, dims, strides));
   if (algorithm_ == LstmAlgorithm::PersistDynamic) UNMIX_CUDNN(cudnnBuildRNNDynamic(handle_, rnn_, batch));
   std::size_t work_train = 0, reserve = 0, work_infer = 0, unused = 0;
-  UNMIX_CUDNN(cudnnGetRNNTempSpaceSizes(handle_, rnn_, CUDNN_FWD_MODE_TRAINING, x_desc_, &work_train, &reserve));
   UNMIX_CUDNN(cudnnGetRNNTempSpaceSizes(handle_, rnn_, CUDNN_FWD_MODE_INFERENCE, x_desc_, &work_infer, &unused));
+  if (training_)
+    UNMIX_CUDNN(cudnnGetRNNTempSpaceSizes(handle_, rnn_, CUDNN_FWD_MODE_TRAINING, x_desc_, &work_train, &reserve));
   workspace_bytes_ = std::max(work_train, work_infer);
   reserve_.reserve(reserve);
 }
 
 void CudnnLstmLayer::forward(bool training, const float* x, float* y, void* workspace) {
+  if (training && !training_) fail("cudnn lstm", "a training forward on a layer made for inference");
   UNMIX_CUDNN(cudnnRNNForward(handle_, rnn_, training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE,
                               device_seq_lengths_, x_desc_, x, y_desc_, y, h_desc_, nullptr, nullptr, h_desc_, nullptr,
                               nullptr, weights_.bytes(), weights_.data(), workspace_bytes_, workspace,
@@ -122,6 +128,7 @@ void CudnnLstmLayer::forward(bool training, const float* x, float* y, void* work
 }
 
 void CudnnLstmLayer::backward_data(const float* y, const float* dy, float* dx, void* workspace) {
+  if (!training_) fail("cudnn lstm", "backward on a layer made for inference");
   UNMIX_CUDNN(cudnnRNNBackwardData_v8(handle_, rnn_, device_seq_lengths_, y_desc_, y, dy, x_desc_, dx, h_desc_, nullptr,
                                       nullptr, nullptr, h_desc_, nullptr, nullptr, nullptr, weights_.bytes(),
                                       weights_.data(), workspace_bytes_, workspace, reserve_.bytes(), reserve_.data()));

@@ -10,6 +10,7 @@
 #include "unmix/error.h"
 #include "unmix/gpu/buffer.h"
 #include "unmix/gpu/stft_gpu.h"
+#include "unmix/gpu/umx_workspace.h"
 
 namespace unmix::gpu {
 
@@ -60,8 +61,9 @@ struct UmxGpu::Impl {
   std::vector<std::int64_t> longest_segment;
   bool weights_dirty = true;
 
-  // workspace for one (frames, batch) shape
+  // workspace for one (frames, batch) shape (see unmix/gpu/umx_workspace.h)
   int frames = 0, batch = 0;
+  UmxWorkspace plan;
   DeviceBuffer<float> x_in, fc1_out, tanh_out, fc2_out, relu_out, fc3_out, bn3_out, mix_owned;
   std::vector<DeviceBuffer<float>> lstm_in, lstm_out, dropout_mask;
   DeviceBuffer<float> bn_mean[3], bn_inv_std[3];
@@ -82,46 +84,43 @@ struct UmxGpu::Impl {
   float* g(const std::string& name) { return grads.data() + table.at(name).offset; }
 
   int n() const { return frames * batch; }
+  bool training() const { return options.purpose == Purpose::Training; }
+  void require_training(const char* what) const {
+    if (!training()) fail("gpu model", std::string(what) + " needs a model made for training (GpuOptions::purpose)");
+  }
+
+  // Where each activation lives: inference applies BatchNorm in place and alternates two LSTM outputs.
+  float* tanh_activation() { return training() ? tanh_out.data() : fc1_out.data(); }
+  float* relu_activation() { return training() ? relu_out.data() : fc2_out.data(); }
+  float* bn3_activation() { return training() ? bn3_out.data() : fc3_out.data(); }
+  float* lstm_output(int layer) { return lstm_out[static_cast<std::size_t>(training() ? layer : layer % 2)].data(); }
 
   void ensure_shape(int t, int b) {
     if (t == frames && b == batch) return;
     frames = t;
     batch = b;
-    const std::size_t N = static_cast<std::size_t>(t) * b;
-    const std::size_t H = config.hidden_size, in_f = config.input_features(), out_f = config.output_features();
-    x_in.reserve(in_f * N);
-    fc1_out.reserve(H * N);
-    tanh_out.reserve(H * N);
-    fc2_out.reserve(H * N);
-    relu_out.reserve(H * N);
-    fc3_out.reserve(out_f * N);
-    bn3_out.reserve(out_f * N);
-    mix_owned.reserve(out_f * N);
-    lstm_in.resize(config.nb_layers);
-    lstm_out.resize(config.nb_layers);
-    dropout_mask.resize(config.nb_layers);
-    for (int l = 0; l < config.nb_layers; ++l) {
-      lstm_out[l].reserve(H * N);
-      if (l > 0) {
-        lstm_in[l].reserve(H * N);
-        dropout_mask[l].reserve(H * N);
-      }
+    plan = plan_workspace(config, t, b, options.purpose);
+    x_in.reserve(plan.x_in);
+    fc1_out.reserve(plan.fc1_out);
+    tanh_out.reserve(plan.tanh_out);
+    fc2_out.reserve(plan.fc2_out);
+    relu_out.reserve(plan.relu_out);
+    fc3_out.reserve(plan.fc3_out);
+    bn3_out.reserve(plan.bn3_out);
+    lstm_out.resize(static_cast<std::size_t>(plan.lstm_out_buffers));
+    for (auto& buffer : lstm_out) buffer.reserve(plan.lstm_out);
+    // lstm_in[l] / dropout_mask[l] for layers l >= 1 (index 0 unused)
+    lstm_in.resize(static_cast<std::size_t>(plan.lstm_in_buffers) + 1);
+    dropout_mask.resize(lstm_in.size());
+    for (std::size_t l = 1; l < lstm_in.size(); ++l) {
+      lstm_in[l].reserve(plan.lstm_in);
+      dropout_mask[l].reserve(plan.lstm_in);
     }
-    d_big_a.reserve(out_f * N);
-    d_big_b.reserve(out_f * N);
-    d_h_a.reserve(H * N);
-    d_h_b.reserve(H * N);
-    d_tanh.reserve(H * N);
-    d_lstm.reserve(H * N);
-    d_lstm_in.reserve(H * N);
-    d_x_in.reserve(in_f * N);
-    const int n_cols = static_cast<int>(N);
-    std::size_t partial_size = std::max({batchnorm_partials_size(static_cast<int>(out_f), n_cols),
-                                         batchnorm_partials_size(static_cast<int>(H), n_cols),
-                                         output_mask_partials_size(n_cols, config.nb_channels, config.nb_bins),
-                                         input_norm_partials_size(n_cols, config.nb_channels, config.max_bin),
-                                         mse_partials_size(out_f * N)});
-    partials.reserve(partial_size);
+    d_big_a.reserve(plan.d_output_features);
+    d_big_b.reserve(plan.d_output_features);
+    for (auto* d : {&d_h_a, &d_h_b, &d_tanh, &d_lstm, &d_lstm_in}) d->reserve(plan.d_hidden);
+    d_x_in.reserve(plan.d_x_in);
+    partials.reserve(plan.reduction_partials);
     std::vector<std::int32_t> lengths(b, t);
     seq_lengths.upload(lengths, stream);
     std::size_t workspace = 0;
@@ -170,46 +169,48 @@ struct UmxGpu::Impl {
   void forward_core(float* out) {
     const int N = n(), H = config.hidden_size, C = config.nb_channels;
     pack_lstm_weights();
+    float* tanh = tanh_activation();
     {
       Range r("fc1+bn1+tanh");
       linear_forward(cublas, p("fc1.weight"), config.input_features(), H, x_in.data(), N, fc1_out.data());
-      batchnorm_forward(0, fc1_out.data(), H, Activation::Tanh, tanh_out.data());
+      batchnorm_forward(0, fc1_out.data(), H, Activation::Tanh, tanh);
     }
     used_dropout = mode == Mode::Train && lstm_dropout > 0.f;
     for (int l = 0; l < config.nb_layers; ++l) {
       Range r("lstm layer");
-      const float* input = tanh_out.data();
+      const float* input = tanh;
       if (l > 0) {
         if (used_dropout) {
-          launch_dropout_forward(lstm_out[l - 1].data(), static_cast<std::size_t>(H) * N, lstm_dropout,
+          launch_dropout_forward(lstm_output(l - 1), static_cast<std::size_t>(H) * N, lstm_dropout,
                                  options.dropout_seed ^ (0x9e3779b97f4a7c15ull * ++dropout_counter),
                                  dropout_mask[l].data(), lstm_in[l].data(), stream);
           input = lstm_in[l].data();
         } else {
-          input = lstm_out[l - 1].data();
+          input = lstm_output(l - 1);
         }
       }
-      lstm[l]->forward(mode == Mode::Train, input, lstm_out[l].data(), cudnn_workspace.data());
+      lstm[l]->forward(mode == Mode::Train, input, lstm_output(l), cudnn_workspace.data());
     }
     {
       Range r("fc2+bn2+relu");
       // fc2 on cat([x, lstm(x)]) without materializing the concatenation: W2 = [W2_skip | W2_lstm].
       const float* w2 = p("fc2.weight");
-      gemm(cublas, true, false, H, N, H, w2, 2 * H, tanh_out.data(), H, 0.f, fc2_out.data(), H);
-      gemm(cublas, true, false, H, N, H, w2 + H, 2 * H, lstm_out.back().data(), H, 1.f, fc2_out.data(), H);
-      batchnorm_forward(1, fc2_out.data(), H, Activation::Relu, relu_out.data());
+      gemm(cublas, true, false, H, N, H, w2, 2 * H, tanh, H, 0.f, fc2_out.data(), H);
+      gemm(cublas, true, false, H, N, H, w2 + H, 2 * H, lstm_output(config.nb_layers - 1), H, 1.f, fc2_out.data(), H);
+      batchnorm_forward(1, fc2_out.data(), H, Activation::Relu, relu_activation());
     }
     {
       Range r("fc3+bn3+mask");
-      linear_forward(cublas, p("fc3.weight"), H, config.output_features(), relu_out.data(), N, fc3_out.data());
-      batchnorm_forward(2, fc3_out.data(), config.output_features(), Activation::None, bn3_out.data());
-      launch_output_mask_forward(bn3_out.data(), mix, N, C, config.nb_bins, p("output_scale"), p("output_mean"), out,
+      linear_forward(cublas, p("fc3.weight"), H, config.output_features(), relu_activation(), N, fc3_out.data());
+      batchnorm_forward(2, fc3_out.data(), config.output_features(), Activation::None, bn3_activation());
+      launch_output_mask_forward(bn3_activation(), mix, N, C, config.nb_bins, p("output_scale"), p("output_mean"), out,
                                  stream);
     }
   }
 
   void backward(const float* d_out_ptr) {
-    if (!mix) fail("gpu model", "backward called before forward");
+    require_training("backward");
+    if (!mix || mode != Mode::Train) fail("gpu model", "backward needs a training forward first");
     const int N = n(), H = config.hidden_size, C = config.nb_channels, out_f = config.output_features();
     {
       Range r("mask+bn3+fc3 backward");
@@ -228,13 +229,13 @@ struct UmxGpu::Impl {
       gemm(cublas, false, false, H, N, H, w2, 2 * H, d_h_b.data(), H, 0.f, d_tanh.data(), H);
       gemm(cublas, false, false, H, N, H, w2 + H, 2 * H, d_h_b.data(), H, 0.f, d_lstm.data(), H);
       gemm(cublas, false, true, H, H, N, tanh_out.data(), H, d_h_b.data(), H, 1.f, dw2, 2 * H);
-      gemm(cublas, false, true, H, H, N, lstm_out.back().data(), H, d_h_b.data(), H, 1.f, dw2 + H, 2 * H);
+      gemm(cublas, false, true, H, H, N, lstm_output(config.nb_layers - 1), H, d_h_b.data(), H, 1.f, dw2 + H, 2 * H);
     }
     for (int l = config.nb_layers - 1; l >= 0; --l) {
       Range r("lstm layer backward");
-      const float* input = l == 0 ? tanh_out.data() : (used_dropout ? lstm_in[l].data() : lstm_out[l - 1].data());
-      lstm[l]->backward_data(lstm_out[l].data(), d_lstm.data(), d_lstm_in.data(), cudnn_workspace.data());
-      lstm[l]->backward_weights(input, lstm_out[l].data(), cudnn_workspace.data());
+      const float* input = l == 0 ? tanh_out.data() : (used_dropout ? lstm_in[l].data() : lstm_output(l - 1));
+      lstm[l]->backward_data(lstm_output(l), d_lstm.data(), d_lstm_in.data(), cudnn_workspace.data());
+      lstm[l]->backward_weights(input, lstm_output(l), cudnn_workspace.data());
       launch_copy_segments(lstm[l]->weight_grads(), grads.data(), to_flat[l].data(),
                            static_cast<int>(to_flat[l].size()), longest_segment[l], stream);
       if (l > 0) {
@@ -270,22 +271,24 @@ UmxGpu::UmxGpu(const ModelConfig& config, const GpuOptions& options) : impl_(new
   UNMIX_CUDA(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking));
   UNMIX_CUBLAS(cublasCreate(&m.cublas));
   UNMIX_CUBLAS(cublasSetStream(m.cublas, m.stream));
-  UNMIX_CUBLAS(cublasSetMathMode(m.cublas, options.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  UNMIX_CUBLAS(cublasSetMathMode(m.cublas, cublas_math(options.tf32)));
   UNMIX_CUDNN(cudnnCreate(&m.cudnn));
   UNMIX_CUDNN(cudnnSetStream(m.cudnn, m.stream));
   m.params.reserve(m.table.total_size());
-  m.grads.reserve(m.table.total_size());
-  m.exp_avg.reserve(m.table.trainable_size());
-  m.exp_avg_sq.reserve(m.table.trainable_size());
-  m.grads.zero(m.stream);
-  m.exp_avg.zero(m.stream);
-  m.exp_avg_sq.zero(m.stream);
+  if (m.training()) {
+    m.grads.reserve(m.table.total_size());
+    m.exp_avg.reserve(m.table.trainable_size());
+    m.exp_avg_sq.reserve(m.table.trainable_size());
+    m.grads.zero(m.stream);
+    m.exp_avg.zero(m.stream);
+    m.exp_avg_sq.zero(m.stream);
+  }
   const auto algorithm = options.lstm_algorithm == 1   ? LstmAlgorithm::PersistStatic
                          : options.lstm_algorithm == 2 ? LstmAlgorithm::PersistDynamic
                                                        : LstmAlgorithm::Standard;
   for (int l = 0; l < config.nb_layers; ++l) {
     m.lstm.push_back(std::make_unique<CudnnLstmLayer>(m.cudnn, l, config.hidden_size, config.lstm_hidden(),
-                                                      options.tf32, algorithm));
+                                                      options.tf32, algorithm, m.training()));
     auto segments = m.lstm.back()->weight_segments(m.table);
     std::int64_t longest = 0;
     for (const auto& s : segments) longest = std::max(longest, s.count);
@@ -335,6 +338,7 @@ void UmxGpu::download(UmxWeights& weights) const {
 
 void UmxGpu::forward(const float* mix, int frames, int batch, Mode mode, float* out) {
   auto& m = *impl_;
+  if (mode == Mode::Train) m.require_training("a training forward");
   if (mode == Mode::Train && frames * batch < 2) fail("gpu model", "training needs frames * batch > 1 for BatchNorm");
   m.ensure_shape(frames, batch);
   m.mode = mode;
@@ -346,9 +350,11 @@ void UmxGpu::forward(const float* mix, int frames, int batch, Mode mode, float* 
 
 void UmxGpu::forward_spectrum(const Complex* spectrum, int frames, int batch, Mode mode, float* out) {
   auto& m = *impl_;
+  if (mode == Mode::Train) m.require_training("a training forward");
   if (mode == Mode::Train && frames * batch < 2) fail("gpu model", "training needs frames * batch > 1 for BatchNorm");
   m.ensure_shape(frames, batch);
   m.mode = mode;
+  m.mix_owned.reserve(m.plan.mix_magnitude);
   launch_magnitude_input_norm(spectrum, batch, m.config.nb_channels, frames, m.config.nb_bins, m.config.max_bin,
                               m.p("input_mean"), m.p("input_scale"), m.mix_owned.data(), m.x_in.data(), m.stream);
   m.mix = m.mix_owned.data();
@@ -356,6 +362,7 @@ void UmxGpu::forward_spectrum(const Complex* spectrum, int frames, int batch, Mo
 }
 
 void UmxGpu::zero_grads() {
+  impl_->require_training("zero_grads");
   impl_->grads.zero(impl_->stream);
   for (auto& layer : impl_->lstm)
     UNMIX_CUDA(cudaMemsetAsync(layer->weight_grads(), 0, layer->weight_count() * sizeof(float), impl_->stream));
@@ -365,6 +372,7 @@ void UmxGpu::backward(const float* d_out) { impl_->backward(d_out); }
 
 double UmxGpu::mse_loss(const float* out, const float* target, std::size_t count, float* d_out) {
   auto& m = *impl_;
+  m.require_training("mse_loss");
   m.partials.reserve(std::max(m.partials.size(), mse_partials_size(count)));
   launch_mse_loss(out, target, count, m.partials.data(), m.loss.data(), m.stream);
   launch_mse_loss_backward(out, target, count, 1.f, d_out, m.stream);
@@ -376,6 +384,7 @@ double UmxGpu::mse_loss(const float* out, const float* target, std::size_t count
 
 void UmxGpu::adam_step(const cpu::AdamOptions& o) {
   auto& m = *impl_;
+  m.require_training("adam_step");
   Range r("adam");
   m.adam_step += 1;
   launch_adam(m.params.data(), m.grads.data(), m.exp_avg.data(), m.exp_avg_sq.data(), m.table.trainable_size(),
@@ -386,6 +395,7 @@ void UmxGpu::adam_step(const cpu::AdamOptions& o) {
 double UmxGpu::train_step(const float* mix_audio, const float* target_audio, int batch, std::int64_t samples,
                           const cpu::AdamOptions& options) {
   auto& m = *impl_;
+  m.require_training("train_step");
   const int C = m.config.nb_channels, bins = m.config.nb_bins;
   const int frames = m.stft->frames(samples, false);
   const std::size_t spectrum_size = static_cast<std::size_t>(batch) * C * frames * bins;
@@ -409,15 +419,20 @@ double UmxGpu::train_step(const float* mix_audio, const float* target_audio, int
   return loss;
 }
 
-std::vector<float> UmxGpu::download_grads() const { return impl_->grads.download(impl_->stream); }
+std::vector<float> UmxGpu::download_grads() const {
+  impl_->require_training("download_grads");
+  return impl_->grads.download(impl_->stream);
+}
 
 std::vector<float> UmxGpu::download_adam_moments(bool second) const {
+  impl_->require_training("download_adam_moments");
   return (second ? impl_->exp_avg_sq : impl_->exp_avg).download(impl_->stream);
 }
 
 void UmxGpu::upload_adam_state(const std::vector<float>& exp_avg, const std::vector<float>& exp_avg_sq,
                                std::int64_t step) {
   auto& m = *impl_;
+  m.require_training("upload_adam_state");
   if (exp_avg.size() != m.table.trainable_size() || exp_avg_sq.size() != m.table.trainable_size() || step < 0)
     fail("gpu model", "Adam state does not match the model config");
   m.exp_avg.upload(exp_avg, m.stream);
@@ -429,6 +444,7 @@ std::uint64_t UmxGpu::dropout_draws() const { return impl_->dropout_counter; }
 void UmxGpu::set_dropout_draws(std::uint64_t draws) { impl_->dropout_counter = draws; }
 
 std::vector<float> UmxGpu::download_dropout_mask(int layer) const {
+  impl_->require_training("download_dropout_mask");
   if (layer < 1 || layer >= impl_->config.nb_layers) fail("gpu model", "dropout masks exist for layers 1..L-1");
   return impl_->dropout_mask[layer].download(impl_->stream);
 }

@@ -15,17 +15,9 @@ Device parse_device(const std::string& name) {
 DeviceChoice choose_device(Device requested) {
   DeviceChoice choice;
   if (requested == Device::Cpu) return choice;
+  // cuda: a GPU or a one-line error; auto: the GPU when there is one, else the CPU.
   const gpu::DeviceReport report = requested == Device::Cuda ? gpu::require_devices() : gpu::query_devices();
-  if (requested == Device::Cuda) {
-    choice.gpu_wiener = true;
-    choice.gpu_model = gpu_model_available();
-    if (!choice.gpu_model)
-      choice.notes.push_back("this build has no GPU model engine yet: the model runs on the CPU, the Wiener filter on " +
-                             report.devices.front().name);
-    return choice;
-  }
-  // auto: the GPU only when it can run the model too; the filter alone does not pay for the transfers.
-  if (report.available() && gpu_model_available()) choice.gpu_model = choice.gpu_wiener = true;
+  choice.gpu_model = choice.gpu_wiener = report.available();
   return choice;
 }
 

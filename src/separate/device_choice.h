@@ -1,8 +1,5 @@
 #pragma once
 // Resolves --device auto|cpu|cuda against what this machine and build offer.
-#include <string>
-#include <vector>
-
 #include "unmix/separator.h"
 
 namespace unmix {
@@ -10,10 +7,9 @@ namespace unmix {
 struct DeviceChoice {
   bool gpu_model = false;   // model forward on GPU 0
   bool gpu_wiener = false;  // Wiener filter on GPU 0
-  std::vector<std::string> notes;
 };
 
-// Device::Cuda without a usable GPU is an error; Device::Auto picks the GPU only when it can run the model.
+// Device::Cuda without a usable GPU is an error; Device::Auto takes GPU 0 when there is one.
 DeviceChoice choose_device(Device requested);
 
 }  // namespace unmix

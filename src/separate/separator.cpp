@@ -162,7 +162,6 @@ Separator::Separator(std::vector<std::string> targets, std::vector<std::unique_p
   }
   const DeviceChoice choice = choose_device(options.device);
   if (choice.gpu_wiener) impl_->gpu_wiener = std::make_unique<gpu::WienerGpu>(0);
-  notes_.insert(notes_.end(), choice.notes.begin(), choice.notes.end());
   sources_ = std::move(targets);
   if (residual) sources_.push_back("residual");
 }

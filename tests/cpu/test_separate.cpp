@@ -10,6 +10,7 @@
 #include <numbers>
 #include <random>
 
+#include "song_like.h"
 #include "test_support.h"
 #include "unmix/model_dir.h"
 #include "unmix/safetensors.h"
@@ -248,6 +249,33 @@ TEST(Chunking, MatchesWholeSignalWithTheDefaultContext) {
   // without context the cut is visible: the test can tell
   const auto blind = separate(2, 0);
   EXPECT_GT(rel_error(blind[0].samples, whole[0].samples), 1e-4);
+}
+
+// The GPU separation test compares against this model; it is only a strong check if the masks vary.
+TEST(TestMaterial, TrainedLookingModelGivesVariedMasks) {
+  const ModelConfig config;  // default size, 44.1 kHz
+  const Audio song = test::song_like_audio(10.0, 44100, 2, 5);
+  UmxWeights w = test::trained_looking_weights(config, song, 9);
+  const Stft stft(config.nfft, config.nhop);
+  const ComplexSpectrogram spec = stft.forward(song.samples.data(), 2, song.frames, false);
+  std::vector<float> mix(static_cast<std::size_t>(spec.frames) * config.output_features()), out(mix.size());
+  magnitude_frame_major(spec, 1, 0, mix.data());
+  auto model = make_cpu_model(std::move(w));
+  model->forward(mix.data(), spec.frames, 1, out.data());
+  int counted = 0;
+  double sum = 0, sum_sq = 0;
+  for (std::size_t i = 0; i < mix.size(); ++i) {
+    if (mix[i] < 1e-3f) continue;
+    const double mask = out[i] / mix[i];
+    ++counted;
+    sum += mask;
+    sum_sq += mask * mask;
+  }
+  const double mean = sum / counted, spread = std::sqrt(std::max(0.0, sum_sq / counted - mean * mean));
+  std::printf("  masks over %d bins: mean %.3f, standard deviation %.3f\n", counted, mean, spread);
+  EXPECT_GT(mean, 0.2);
+  EXPECT_LT(mean, 0.8);
+  EXPECT_GT(spread, 0.15);
 }
 
 TEST(Separate, MonoInMonoOut) {

@@ -11,6 +11,7 @@
 #include "unmix/error.h"
 #include "unmix/safetensors.h"
 #include "unmix/wiener.h"
+#include "unmix/wiener_stages.h"
 
 namespace {
 
@@ -207,6 +208,101 @@ TEST(Wiener, WindowsAreFilteredIndependently) {
   WienerOptions all = opt;
   all.window_frames = 0;
   EXPECT_GT(rel_error(flat(wiener(mix, view(mags, C), all)), flat(whole)), 1e-3);
+}
+
+// Each stage of the block pipeline (the CPU twins of the GPU kernels) against its formula, computed here
+// with std::complex on single bins: initial estimates with the mixture's phase and the residual, v_j and
+// R_j, and y_j = v_j R_j Cxx^-1 x for a stereo 2x2 model.
+TEST(WienerStages, EachStageFollowsItsFormula) {
+  using C64 = std::complex<double>;
+  const int channels = 2, targets = 2, frames = 7, bins = 37;  // the second block holds 5 bins
+  const auto mix = random_spec(channels, frames, bins, 41, 50.0);
+  const auto mags = random_magnitudes(targets, channels, frames, bins, 42, 50.0);
+  const TargetMagnitudes v = view(mags, channels);
+  WienerOptions opt;
+  opt.residual = true;
+  const int S = targets + 1;
+  const double scale = wiener_stages::window_scale(wiener_stages::window_peak(mix, 0, frames), opt.scale_factor);
+  double peak = 0;
+  for (auto z : mix.data) peak = std::max(peak, std::norm(std::complex<double>(z)));
+  EXPECT_DOUBLE_EQ(scale, std::max(1.0, std::sqrt(peak) / opt.scale_factor));
+  EXPECT_GT(scale, 1.0);  // the loud mixture is scaled down
+
+  for (int bin0 : {0, 32}) {
+    SCOPED_TRACE("block at bin " + std::to_string(bin0));
+    const int nb = std::min(wiener_stages::kBlockBins, bins - bin0);
+    wiener_stages::Block b;
+    b.shape(channels, targets, S, 0, frames, bin0, nb);
+    wiener_stages::initial_estimates(mix, v, opt, scale, b);
+    auto x = [&](int t, int c, int f) { return C64(mix.frame(c, t)[bin0 + f]) / scale; };
+    auto m = [&](int j, int t, int c, int f) {
+      return static_cast<double>(mags[j][(static_cast<std::size_t>(t) * channels + c) * bins + bin0 + f]) / scale;
+    };
+    for (int t = 0; t < frames; ++t)
+      for (int c = 0; c < channels; ++c)
+        for (int f = 0; f < nb; ++f) {
+          C64 rest = x(t, c, f);
+          for (int j = 0; j < targets; ++j) {
+            const C64 want = std::polar(m(j, t, c, f), std::arg(x(t, c, f)));
+            EXPECT_NEAR(std::abs(b.y.at(b.yi(j, t, c) + f) - want), 0.0, 1e-12 * (1 + std::abs(want)));
+            rest -= want;
+          }
+          EXPECT_NEAR(std::abs(b.y.at(b.yi(targets, t, c) + f) - rest), 0.0, 1e-12 * (1 + std::abs(rest)));
+        }
+
+    auto y = [&](int j, int t, int c, int f) { return b.y.at(b.yi(j, t, c) + f); };
+    std::vector<C64> y0(static_cast<std::size_t>(S) * frames * channels * nb);
+    for (int j = 0; j < S; ++j)
+      for (int t = 0; t < frames; ++t)
+        for (int c = 0; c < channels; ++c)
+          for (int f = 0; f < nb; ++f) y0[((static_cast<std::size_t>(j) * frames + t) * channels + c) * nb + f] = y(j, t, c, f);
+    auto y_before = [&](int j, int t, int c, int f) {
+      return y0[((static_cast<std::size_t>(j) * frames + t) * channels + c) * nb + f];
+    };
+    wiener_stages::covariance(opt, b);
+    for (int j = 0; j < S; ++j)
+      for (int f = 0; f < nb; ++f) {
+        double weight = opt.eps;
+        C64 R[2][2] = {};
+        for (int t = 0; t < frames; ++t) {
+          const double power = (std::norm(y_before(j, t, 0, f)) + std::norm(y_before(j, t, 1, f))) / 2;
+          EXPECT_NEAR(b.v[b.vi(j, t) + f], power, 1e-12 * (1 + power));
+          weight += power;
+          for (int p = 0; p < 2; ++p)
+            for (int q = 0; q < 2; ++q) R[p][q] += y_before(j, t, p, f) * std::conj(y_before(j, t, q, f));
+        }
+        for (int p = 0; p < 2; ++p)
+          for (int q = 0; q < 2; ++q)
+            EXPECT_NEAR(std::abs(b.R.at(b.ri(j, p, q) + f) - R[p][q] / weight), 0.0, 1e-12 * (1 + std::abs(R[p][q] / weight)));
+      }
+
+    const double out_scale = scale;  // the last iteration multiplies back
+    wiener_stages::update(opt, out_scale, b);
+    for (int t = 0; t < frames; ++t)
+      for (int f = 0; f < nb; ++f) {
+        C64 cxx[2][2] = {{std::sqrt(opt.eps), 0.0}, {0.0, std::sqrt(opt.eps)}};
+        for (int j = 0; j < S; ++j)
+          for (int p = 0; p < 2; ++p)
+            for (int q = 0; q < 2; ++q) cxx[p][q] += b.v[b.vi(j, t) + f] * b.R.at(b.ri(j, p, q) + f);
+        const C64 det = cxx[0][0] * cxx[1][1] - cxx[0][1] * cxx[1][0];
+        const C64 inv[2][2] = {{cxx[1][1] / det, -cxx[0][1] / det}, {-cxx[1][0] / det, cxx[0][0] / det}};
+        C64 sum[2] = {};
+        for (int j = 0; j < S; ++j)
+          for (int p = 0; p < 2; ++p) {
+            C64 want = 0;
+            for (int q = 0; q < 2; ++q) {
+              C64 gain = 0;
+              for (int k = 0; k < 2; ++k) gain += b.R.at(b.ri(j, p, k) + f) * inv[k][q];
+              want += b.v[b.vi(j, t) + f] * gain * x(t, q, f);
+            }
+            want *= out_scale;
+            sum[p] += want;
+            EXPECT_NEAR(std::abs(y(j, t, p, f) - want), 0.0, 1e-9 * (1 + std::abs(want)));
+          }
+        // the re-separated sources still sum to the mixture (up to the eps regularization)
+        for (int p = 0; p < 2; ++p) EXPECT_NEAR(std::abs(sum[p] - x(t, p, f) * scale), 0.0, 1e-3 * std::abs(x(t, p, f) * scale) + 1e-6);
+      }
+  }
 }
 
 TEST(Wiener, RejectsBadInput) {

@@ -23,6 +23,8 @@ using test::rel_error;
 using test::to_device;
 
 namespace {
+// Every op test queues its copies, fills and launches on the legacy default stream, so they run in order.
+const cudaStream_t kStream = nullptr;
 constexpr double kFloatBound = 1e-5;
 constexpr double kLstmBound = 1e-4;
 
@@ -44,12 +46,12 @@ TEST(GpuOps, StftForwardAndInverseMatchCpu) {
       const auto audio = random_vector<float>(static_cast<std::size_t>(signals) * length, 7 + length);
       Stft cpu_stft(4096, 1024);
       const auto ref = cpu_stft.forward(audio.data(), signals, length, center);
-      gpu::GpuStft gpu_stft(4096, 1024, nullptr);
+      gpu::GpuStft gpu_stft(4096, 1024, kStream);
       ASSERT_EQ(gpu_stft.frames(length, center), ref.frames);
-      auto d_audio = to_device(audio);
-      auto d_spec = poisoned<gpu::Complex>(ref.data.size());
+      auto d_audio = to_device(audio, kStream);
+      auto d_spec = poisoned<gpu::Complex>(ref.data.size(), kStream);
       gpu_stft.forward(d_audio.data(), signals, length, center, d_spec.data());
-      const auto spec = d_spec.download();
+      const auto spec = d_spec.download(kStream);
       std::vector<float> ours, theirs;
       for (std::size_t i = 0; i < spec.size(); ++i) {
         ours.insert(ours.end(), {spec[i].re, spec[i].im});
@@ -60,9 +62,9 @@ TEST(GpuOps, StftForwardAndInverseMatchCpu) {
       for (std::int64_t out_length : {length, length - 777, length + 1500}) {
         std::vector<float> cpu_back(static_cast<std::size_t>(signals) * out_length);
         cpu_stft.inverse(ref, true, out_length, cpu_back.data());
-        auto d_back = poisoned<float>(cpu_back.size());
+        auto d_back = poisoned<float>(cpu_back.size(), kStream);
         gpu_stft.inverse(d_spec.data(), signals, ref.frames, true, out_length, d_back.data());
-        expect_close(d_back.download(), cpu_back, kFloatBound, "istft length " + std::to_string(out_length));
+        expect_close(d_back.download(kStream), cpu_back, kFloatBound, "istft length " + std::to_string(out_length));
       }
     }
   }
@@ -92,29 +94,29 @@ TEST(GpuOps, MagnitudeInputNormMatchesCpu) {
   }
   cpu::Mat<float> x_ref;
   cpu::input_norm_forward<float>(mix.data(), n, channels, bins, max_bin, mean.data(), scale.data(), x_ref);
-  auto d_spec = to_device(spec);
-  auto d_mean = to_device(mean), d_scale = to_device(scale);
-  auto d_mix = poisoned<float>(mix.size());
-  auto d_x = poisoned<float>(static_cast<std::size_t>(x_ref.size()));
+  auto d_spec = to_device(spec, kStream);
+  auto d_mean = to_device(mean, kStream), d_scale = to_device(scale, kStream);
+  auto d_mix = poisoned<float>(mix.size(), kStream);
+  auto d_x = poisoned<float>(static_cast<std::size_t>(x_ref.size()), kStream);
   gpu::launch_magnitude_input_norm(d_spec.data(), batch, channels, frames, bins, max_bin, d_mean.data(), d_scale.data(),
-                                   d_mix.data(), d_x.data(), nullptr);
-  expect_close(d_mix.download(), mix, kFloatBound, "magnitude (frame-major)");
-  expect_close(d_x.download(), as_vector(x_ref), kFloatBound, "magnitude + crop + normalize");
-  auto d_x2 = poisoned<float>(static_cast<std::size_t>(x_ref.size()));
-  gpu::launch_input_norm(d_mix.data(), n, channels, bins, max_bin, d_mean.data(), d_scale.data(), d_x2.data(), nullptr);
-  expect_close(d_x2.download(), as_vector(x_ref), kFloatBound, "input normalize from magnitudes");
+                                   d_mix.data(), d_x.data(), kStream);
+  expect_close(d_mix.download(kStream), mix, kFloatBound, "magnitude (frame-major)");
+  expect_close(d_x.download(kStream), as_vector(x_ref), kFloatBound, "magnitude + crop + normalize");
+  auto d_x2 = poisoned<float>(static_cast<std::size_t>(x_ref.size()), kStream);
+  gpu::launch_input_norm(d_mix.data(), n, channels, bins, max_bin, d_mean.data(), d_scale.data(), d_x2.data(), kStream);
+  expect_close(d_x2.download(kStream), as_vector(x_ref), kFloatBound, "input normalize from magnitudes");
 
   // backward
   const auto dx = random_vector<float>(static_cast<std::size_t>(x_ref.size()), 5);
   std::vector<float> dm(max_bin, 0.1f), ds(max_bin, -0.2f);
-  auto d_dm = to_device(dm), d_ds = to_device(ds), d_dx = to_device(dx);
+  auto d_dm = to_device(dm, kStream), d_ds = to_device(ds, kStream), d_dx = to_device(dx, kStream);
   cpu::input_norm_backward<float>(as_mat(dx, x_ref.rows(), x_ref.cols()), mix.data(), channels, bins, max_bin,
                                   mean.data(), scale.data(), dm.data(), ds.data(), nullptr);
   gpu::DeviceBuffer<double> partials(gpu::input_norm_partials_size(n, channels, max_bin));
   gpu::launch_input_norm_backward(d_dx.data(), d_mix.data(), n, channels, bins, max_bin, d_mean.data(), d_scale.data(),
-                                  d_dm.data(), d_ds.data(), partials.data(), nullptr);
-  expect_close(d_dm.download(), dm, kFloatBound, "input_mean gradient (accumulated)");
-  expect_close(d_ds.download(), ds, kFloatBound, "input_scale gradient (accumulated)");
+                                  d_dm.data(), d_ds.data(), partials.data(), kStream);
+  expect_close(d_dm.download(kStream), dm, kFloatBound, "input_mean gradient (accumulated)");
+  expect_close(d_ds.download(kStream), ds, kFloatBound, "input_scale gradient (accumulated)");
 }
 
 TEST(GpuOps, BatchNormWithActivationsMatchesCpu) {
@@ -128,8 +130,8 @@ TEST(GpuOps, BatchNormWithActivationsMatchesCpu) {
         const auto x = random_vector<float>(static_cast<std::size_t>(channels) * n, 11, -2, 3);
         const auto gamma = random_vector<float>(channels, 12, 0.5, 1.5), beta = random_vector<float>(channels, 13);
         auto rm = random_vector<float>(channels, 14), rv = random_vector<float>(channels, 15, 0.5, 2);
-        auto d_x = to_device(x), d_gamma = to_device(gamma), d_beta = to_device(beta), d_rm = to_device(rm),
-             d_rv = to_device(rv);
+        auto d_x = to_device(x, kStream), d_gamma = to_device(gamma, kStream), d_beta = to_device(beta, kStream), d_rm = to_device(rm, kStream),
+             d_rv = to_device(rv, kStream);
         const cpu::Mat<float> xm = as_mat(x, channels, n);
         cpu::Mat<float> bn_y, y_ref;
         cpu::BatchNormCache<float> cache;
@@ -141,20 +143,20 @@ TEST(GpuOps, BatchNormWithActivationsMatchesCpu) {
         else if (act == Activation::Relu) cpu::relu_forward<float>(bn_y, y_ref);
         else y_ref = bn_y;
 
-        auto d_mean = poisoned<float>(channels), d_inv = poisoned<float>(channels);
+        auto d_mean = poisoned<float>(channels, kStream), d_inv = poisoned<float>(channels, kStream);
         gpu::DeviceBuffer<double> partials(gpu::batchnorm_partials_size(channels, n));
         if (training)
           gpu::launch_batchnorm_train_stats(d_x.data(), channels, n, 0.1, 1e-5, d_mean.data(), d_inv.data(),
-                                            d_rm.data(), d_rv.data(), partials.data(), nullptr);
+                                            d_rm.data(), d_rv.data(), partials.data(), kStream);
         else
           gpu::launch_batchnorm_eval_stats(d_rm.data(), d_rv.data(), channels, 1e-5, d_mean.data(), d_inv.data(),
-                                           nullptr);
-        auto d_y = poisoned<float>(x.size());
+                                           kStream);
+        auto d_y = poisoned<float>(x.size(), kStream);
         gpu::launch_batchnorm_apply(d_x.data(), channels, n, d_mean.data(), d_inv.data(), d_gamma.data(),
-                                    d_beta.data(), act, d_y.data(), nullptr);
-        expect_close(d_y.download(), as_vector(y_ref), kFloatBound, "bn forward " + tag);
-        expect_close(d_rm.download(), rm, kFloatBound, "bn running mean " + tag);
-        expect_close(d_rv.download(), rv, kFloatBound, "bn running var " + tag);
+                                    d_beta.data(), act, d_y.data(), kStream);
+        expect_close(d_y.download(kStream), as_vector(y_ref), kFloatBound, "bn forward " + tag);
+        expect_close(d_rm.download(kStream), rm, kFloatBound, "bn running mean " + tag);
+        expect_close(d_rv.download(kStream), rv, kFloatBound, "bn running var " + tag);
 
         // backward through the activation and BN
         const auto dy = random_vector<float>(x.size(), 16);
@@ -164,17 +166,17 @@ TEST(GpuOps, BatchNormWithActivationsMatchesCpu) {
         else if (act == Activation::Relu) cpu::relu_backward<float>(dym, bn_y, d_pre);
         else d_pre = dym;
         std::vector<float> dg(channels, 0.3f), db(channels, -0.1f);
-        auto d_dg = to_device(dg), d_db = to_device(db), d_dy = to_device(dy);
+        auto d_dg = to_device(dg, kStream), d_db = to_device(db, kStream), d_dy = to_device(dy, kStream);
         if (training) cpu::batchnorm_train_backward<float>(d_pre, xm, gamma.data(), cache, dx_ref, dg.data(), db.data());
         else cpu::batchnorm_eval_backward<float>(d_pre, xm, gamma.data(), cache, dx_ref, dg.data(), db.data());
-        auto d_dx = poisoned<float>(x.size());
+        auto d_dx = poisoned<float>(x.size(), kStream);
         gpu::DeviceBuffer<float> coefficients(3 * static_cast<std::size_t>(channels));
         gpu::launch_batchnorm_backward(d_dy.data(), d_x.data(), d_y.data(), channels, n, d_mean.data(), d_inv.data(),
                                        d_gamma.data(), d_beta.data(), act, training, d_dx.data(), d_dg.data(),
-                                       d_db.data(), partials.data(), coefficients.data(), nullptr);
-        expect_close(d_dx.download(), as_vector(dx_ref), kFloatBound, "bn backward dx " + tag);
-        expect_close(d_dg.download(), dg, kFloatBound, "bn backward dgamma " + tag);
-        expect_close(d_db.download(), db, kFloatBound, "bn backward dbeta " + tag);
+                                       d_db.data(), partials.data(), coefficients.data(), kStream);
+        expect_close(d_dx.download(kStream), as_vector(dx_ref), kFloatBound, "bn backward dx " + tag);
+        expect_close(d_dg.download(kStream), dg, kFloatBound, "bn backward dgamma " + tag);
+        expect_close(d_db.download(kStream), db, kFloatBound, "bn backward dbeta " + tag);
       }
     }
   }
@@ -189,26 +191,26 @@ TEST(GpuOps, OutputMaskMatchesCpu) {
     std::vector<float> out_ref(count);
     const cpu::Mat<float> zm = as_mat(z, static_cast<Eigen::Index>(channels) * bins, n);
     cpu::output_mask_forward<float>(zm, mix.data(), channels, bins, scale.data(), mean.data(), out_ref.data());
-    auto d_z = to_device(z), d_mix = to_device(mix), d_scale = to_device(scale), d_mean = to_device(mean);
-    auto d_out = poisoned<float>(count);
+    auto d_z = to_device(z, kStream), d_mix = to_device(mix, kStream), d_scale = to_device(scale, kStream), d_mean = to_device(mean, kStream);
+    auto d_out = poisoned<float>(count, kStream);
     gpu::launch_output_mask_forward(d_z.data(), d_mix.data(), n, channels, bins, d_scale.data(), d_mean.data(),
-                                    d_out.data(), nullptr);
-    expect_close(d_out.download(), out_ref, kFloatBound, "output mask forward bins " + std::to_string(bins));
+                                    d_out.data(), kStream);
+    expect_close(d_out.download(kStream), out_ref, kFloatBound, "output mask forward bins " + std::to_string(bins));
     const auto d_o = random_vector<float>(count, 25);
     std::vector<float> ds(bins, 0.f), dm(bins, 0.f);
     cpu::Mat<float> dz_ref;
     cpu::output_mask_backward<float>(d_o.data(), zm, mix.data(), channels, bins, scale.data(), mean.data(), dz_ref,
                                      ds.data(), dm.data());
-    auto dd_o = to_device(d_o), d_dz = poisoned<float>(count);
+    auto dd_o = to_device(d_o, kStream), d_dz = poisoned<float>(count, kStream);
     gpu::DeviceBuffer<float> d_ds(bins), d_dm(bins);
-    d_ds.zero();
-    d_dm.zero();
+    d_ds.zero(kStream);
+    d_dm.zero(kStream);
     gpu::DeviceBuffer<double> partials(gpu::output_mask_partials_size(n, channels, bins));
     gpu::launch_output_mask_backward(dd_o.data(), d_z.data(), d_mix.data(), n, channels, bins, d_scale.data(),
-                                     d_mean.data(), d_dz.data(), d_ds.data(), d_dm.data(), partials.data(), nullptr);
-    expect_close(d_dz.download(), as_vector(dz_ref), kFloatBound, "output mask dz");
-    expect_close(d_ds.download(), ds, kFloatBound, "output_scale gradient");
-    expect_close(d_dm.download(), dm, kFloatBound, "output_mean gradient");
+                                     d_mean.data(), d_dz.data(), d_ds.data(), d_dm.data(), partials.data(), kStream);
+    expect_close(d_dz.download(kStream), as_vector(dz_ref), kFloatBound, "output mask dz");
+    expect_close(d_ds.download(kStream), ds, kFloatBound, "output_scale gradient");
+    expect_close(d_dm.download(kStream), dm, kFloatBound, "output_mean gradient");
   }
 }
 
@@ -216,20 +218,20 @@ TEST(GpuOps, MseLossMatchesCpu) {
   UNMIX_REQUIRE_GPU();
   for (std::size_t count : {std::size_t{1}, std::size_t{1000003}}) {
     const auto a = random_vector<float>(count, 31), b = random_vector<float>(count, 32);
-    auto d_a = to_device(a), d_b = to_device(b);
+    auto d_a = to_device(a, kStream), d_b = to_device(b, kStream);
     gpu::DeviceBuffer<double> partials(gpu::mse_partials_size(count)), loss(1);
-    gpu::launch_mse_loss(d_a.data(), d_b.data(), count, partials.data(), loss.data(), nullptr);
+    gpu::launch_mse_loss(d_a.data(), d_b.data(), count, partials.data(), loss.data(), kStream);
     const double ref = cpu::mse_loss_forward<float>(a.data(), b.data(), count);
-    EXPECT_NEAR(loss.download()[0], ref, 1e-9 * ref);
+    EXPECT_NEAR(loss.download(kStream)[0], ref, 1e-9 * ref);
     std::vector<float> grad_ref(count);
     cpu::mse_loss_backward<float>(a.data(), b.data(), count, 1.f, grad_ref.data());
-    auto d_grad = poisoned<float>(count);
-    gpu::launch_mse_loss_backward(d_a.data(), d_b.data(), count, 1.f, d_grad.data(), nullptr);
-    expect_close(d_grad.download(), grad_ref, kFloatBound, "mse gradient");
+    auto d_grad = poisoned<float>(count, kStream);
+    gpu::launch_mse_loss_backward(d_a.data(), d_b.data(), count, 1.f, d_grad.data(), kStream);
+    expect_close(d_grad.download(kStream), grad_ref, kFloatBound, "mse gradient");
     // deterministic: a second run gives the identical bits
     gpu::DeviceBuffer<double> loss2(1);
-    gpu::launch_mse_loss(d_a.data(), d_b.data(), count, partials.data(), loss2.data(), nullptr);
-    EXPECT_EQ(loss.download()[0], loss2.download()[0]);
+    gpu::launch_mse_loss(d_a.data(), d_b.data(), count, partials.data(), loss2.data(), kStream);
+    EXPECT_EQ(loss.download(kStream)[0], loss2.download(kStream)[0]);
   }
 }
 
@@ -238,10 +240,10 @@ TEST(GpuOps, DropoutMaskStatisticsAndBackward) {
   const std::size_t count = 1 << 20;
   const float p = 0.4f;
   const auto x = random_vector<float>(count, 41);
-  auto d_x = to_device(x);
-  auto d_mask = poisoned<float>(count), d_y = poisoned<float>(count);
-  gpu::launch_dropout_forward(d_x.data(), count, p, 1234, d_mask.data(), d_y.data(), nullptr);
-  const auto mask = d_mask.download(), y = d_y.download();
+  auto d_x = to_device(x, kStream);
+  auto d_mask = poisoned<float>(count, kStream), d_y = poisoned<float>(count, kStream);
+  gpu::launch_dropout_forward(d_x.data(), count, p, 1234, d_mask.data(), d_y.data(), kStream);
+  const auto mask = d_mask.download(kStream), y = d_y.download(kStream);
   double kept = 0;
   for (std::size_t i = 0; i < count; ++i) {
     ASSERT_TRUE(mask[i] == 0.f || mask[i] == 1.f / (1.f - p));
@@ -250,27 +252,27 @@ TEST(GpuOps, DropoutMaskStatisticsAndBackward) {
   }
   EXPECT_NEAR(kept / count, 1 - p, 6 * std::sqrt(p * (1 - p) / count));
   const auto dy = random_vector<float>(count, 42);
-  auto d_dy = to_device(dy), d_dx = poisoned<float>(count);
-  gpu::launch_dropout_backward(d_dy.data(), d_mask.data(), count, d_dx.data(), nullptr);
+  auto d_dy = to_device(dy, kStream), d_dx = poisoned<float>(count, kStream);
+  gpu::launch_dropout_backward(d_dy.data(), d_mask.data(), count, d_dx.data(), kStream);
   cpu::Mat<float> dx_ref;
   cpu::dropout_backward<float>(as_mat(dy, 1, static_cast<Eigen::Index>(count)), as_mat(mask, 1, static_cast<Eigen::Index>(count)), dx_ref);
-  expect_close(d_dx.download(), as_vector(dx_ref), 0.0, "dropout backward");
+  expect_close(d_dx.download(kStream), as_vector(dx_ref), 0.0, "dropout backward");
   // same seed, same mask; another seed, another mask
-  auto d_mask2 = poisoned<float>(count);
-  gpu::launch_dropout_forward(d_x.data(), count, p, 1234, d_mask2.data(), d_y.data(), nullptr);
-  EXPECT_EQ(d_mask2.download(), mask);
-  gpu::launch_dropout_forward(d_x.data(), count, p, 1235, d_mask2.data(), d_y.data(), nullptr);
-  EXPECT_NE(d_mask2.download(), mask);
+  auto d_mask2 = poisoned<float>(count, kStream);
+  gpu::launch_dropout_forward(d_x.data(), count, p, 1234, d_mask2.data(), d_y.data(), kStream);
+  EXPECT_EQ(d_mask2.download(kStream), mask);
+  gpu::launch_dropout_forward(d_x.data(), count, p, 1235, d_mask2.data(), d_y.data(), kStream);
+  EXPECT_NE(d_mask2.download(kStream), mask);
 }
 
 TEST(GpuOps, AdamMatchesCpu) {
   UNMIX_REQUIRE_GPU();
   const std::size_t count = 100003;
   auto params = random_vector<float>(count, 51);
-  auto d_params = to_device(params);
+  auto d_params = to_device(params, kStream);
   gpu::DeviceBuffer<float> m(count), v(count);
-  m.zero();
-  v.zero();
+  m.zero(kStream);
+  v.zero(kStream);
   cpu::AdamOptions o;
   o.lr = 1e-3;
   o.weight_decay = 1e-2;
@@ -278,26 +280,26 @@ TEST(GpuOps, AdamMatchesCpu) {
   state.reset(count);
   for (int step = 1; step <= 5; ++step) {
     const auto grads = random_vector<float>(count, 60 + step);
-    auto d_grads = to_device(grads);
+    auto d_grads = to_device(grads, kStream);
     cpu::adam_step(params, grads, state, o);
     gpu::launch_adam(d_params.data(), d_grads.data(), m.data(), v.data(), count, step, o.lr, o.beta1, o.beta2, o.eps,
-                     o.weight_decay, nullptr);
+                     o.weight_decay, kStream);
   }
-  expect_close(d_params.download(), params, kFloatBound, "adam params after 5 steps");
-  expect_close(m.download(), state.exp_avg, kFloatBound, "adam first moment");
-  expect_close(v.download(), state.exp_avg_sq, kFloatBound, "adam second moment");
+  expect_close(d_params.download(kStream), params, kFloatBound, "adam params after 5 steps");
+  expect_close(m.download(kStream), state.exp_avg, kFloatBound, "adam first moment");
+  expect_close(v.download(kStream), state.exp_avg_sq, kFloatBound, "adam second moment");
 }
 
 TEST(GpuOps, CopySegmentsRoundTrip) {
   UNMIX_REQUIRE_GPU();
   const auto src = random_vector<float>(1000, 71);
   const std::vector<gpu::CopySegment> segments = {{0, 500, 100}, {100, 0, 257}, {900, 300, 100}};
-  auto d_src = to_device(src);
-  auto d_segments = to_device(segments);
+  auto d_src = to_device(src, kStream);
+  auto d_segments = to_device(segments, kStream);
   gpu::DeviceBuffer<float> d_dst(1000);
-  d_dst.zero();
-  gpu::launch_copy_segments(d_src.data(), d_dst.data(), d_segments.data(), 3, 257, nullptr);
-  const auto dst = d_dst.download();
+  d_dst.zero(kStream);
+  gpu::launch_copy_segments(d_src.data(), d_dst.data(), d_segments.data(), 3, 257, kStream);
+  const auto dst = d_dst.download(kStream);
   for (const auto& s : segments)
     for (std::int64_t i = 0; i < s.count; ++i) ASSERT_EQ(dst[s.dst + i], src[s.src + i]);
   EXPECT_EQ(dst[450], 0.f);  // untouched
@@ -317,17 +319,17 @@ TEST(GpuOps, CudnnBiLstmLayerMatchesCpu) {
     w.init_synthetic(81);
     gpu::CudnnLstmLayer layer(handle, 0, input, hidden, false, gpu::LstmAlgorithm::Standard);
     auto segments = layer.weight_segments(w.table);
-    auto d_params = to_device(w.values);
-    auto d_segments = to_device(segments);
+    auto d_params = to_device(w.values, kStream);
+    auto d_segments = to_device(segments, kStream);
     gpu::launch_copy_segments(d_params.data(), layer.weights(), d_segments.data(), static_cast<int>(segments.size()),
-                              static_cast<std::int64_t>(input) * hidden, nullptr);
+                              static_cast<std::int64_t>(input) * hidden, kStream);
     gpu::DeviceBuffer<std::int32_t> lengths;
-    lengths.upload(std::vector<std::int32_t>(batch, frames));
+    lengths.upload(std::vector<std::int32_t>(batch, frames), kStream);
     layer.set_shape(frames, batch, lengths.data());
     gpu::DeviceBuffer<unsigned char> workspace(std::max<std::size_t>(layer.workspace_bytes(), 1));
     const int n = frames * batch;
     const auto x = random_vector<float>(static_cast<std::size_t>(input) * n, 82);
-    auto d_x = to_device(x), d_y = poisoned<float>(static_cast<std::size_t>(2 * hidden) * n);
+    auto d_x = to_device(x, kStream), d_y = poisoned<float>(static_cast<std::size_t>(2 * hidden) * n, kStream);
     layer.forward(true, d_x.data(), d_y.data(), workspace.data());
     cpu::LstmDirection<float> dirs[2];
     for (int d = 0; d < 2; ++d) {
@@ -340,11 +342,11 @@ TEST(GpuOps, CudnnBiLstmLayerMatchesCpu) {
     const cpu::Mat<float> xm = as_mat(x, input, n);
     cpu::bilstm_layer_forward<float>(xm, frames, batch, hidden, dirs, y_ref, cache);
     const std::string tag = "T " + std::to_string(frames) + " B " + std::to_string(batch) + " H " + std::to_string(hidden);
-    expect_close(d_y.download(), as_vector(y_ref), kLstmBound, "lstm forward " + tag);
+    expect_close(d_y.download(kStream), as_vector(y_ref), kLstmBound, "lstm forward " + tag);
 
     const auto dy = random_vector<float>(static_cast<std::size_t>(2 * hidden) * n, 83);
-    auto d_dy = to_device(dy), d_dx = poisoned<float>(x.size());
-    UNMIX_CUDA(cudaMemset(layer.weight_grads(), 0, layer.weight_count() * sizeof(float)));
+    auto d_dy = to_device(dy, kStream), d_dx = poisoned<float>(x.size(), kStream);
+    UNMIX_CUDA(cudaMemsetAsync(layer.weight_grads(), 0, layer.weight_count() * sizeof(float), kStream));
     layer.backward_data(d_y.data(), d_dy.data(), d_dx.data(), workspace.data());
     layer.backward_weights(d_x.data(), d_y.data(), workspace.data());
     std::vector<float> grads(w.table.total_size(), 0.f);
@@ -357,15 +359,15 @@ TEST(GpuOps, CudnnBiLstmLayerMatchesCpu) {
     cpu::Mat<float> dx_ref;
     cpu::bilstm_layer_backward<float>(as_mat(dy, 2 * hidden, n), xm, y_ref, frames, batch, hidden, dirs, cache, dgrads,
                                       dx_ref);
-    expect_close(d_dx.download(), as_vector(dx_ref), kLstmBound, "lstm backward dx " + tag);
+    expect_close(d_dx.download(kStream), as_vector(dx_ref), kLstmBound, "lstm backward dx " + tag);
     std::vector<gpu::CopySegment> back = segments;
     for (auto& s : back) std::swap(s.src, s.dst);
-    auto d_back = to_device(back);
+    auto d_back = to_device(back, kStream);
     gpu::DeviceBuffer<float> d_grads(w.table.total_size());
-    d_grads.zero();
+    d_grads.zero(kStream);
     gpu::launch_copy_segments(layer.weight_grads(), d_grads.data(), d_back.data(), static_cast<int>(back.size()),
-                              static_cast<std::int64_t>(input) * hidden, nullptr);
-    const auto got = d_grads.download();
+                              static_cast<std::int64_t>(input) * hidden, kStream);
+    const auto got = d_grads.download(kStream);
     for (const auto& e : w.table.entries()) {
       if (!e.name.starts_with("lstm.")) continue;
       const std::vector<float> a(got.begin() + static_cast<std::ptrdiff_t>(e.offset),

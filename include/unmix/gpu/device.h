@@ -17,8 +17,12 @@ struct DeviceInfo {
 struct DeviceReport {
   std::vector<DeviceInfo> devices;
   std::string reason;  // empty when at least one device is usable
-  int runtime_version = 0;
-  long cudnn_version = 0;
+  int runtime_version = 0;    // CUDA runtime linked, e.g. 13000
+  int driver_version = 0;     // CUDA version the driver supports (0: no driver)
+  long cudnn_version = 0;     // cudnnGetVersion(), e.g. 91900
+  std::string cudnn_library;  // the libcudnn file this process loaded
+  // One line for logs: "<n> device(s): <name> (cc 9.0, 141 GiB); CUDA runtime 13.0, driver 13.0; cuDNN 9.19.0 (<path>)".
+  std::string summary() const;
   bool available() const { return !devices.empty(); }
 };
 

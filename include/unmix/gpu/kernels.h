@@ -13,7 +13,9 @@
 
 namespace unmix::gpu {
 
-struct Complex {
+// Interleaved complex float, the layout of cufftComplex and std::complex<float>; 8-byte aligned so a kernel
+// loads it in one access.
+struct alignas(8) Complex {
   float re, im;
 };
 
@@ -105,5 +107,31 @@ struct CopySegment {
 // segments: device array of `segment_count` entries.
 void launch_copy_segments(const float* src, float* dst, const CopySegment* segments, int segment_count,
                           std::int64_t max_count, cudaStream_t stream);
+
+// ---- Wiener post-filter (twins: the stages of unmix/wiener_stages.h). Layouts as on the CPU: mixture
+// [channels][frames][bins], target magnitudes [targets][frames][magnitude_channels][bins], estimates
+// [sources][channels][frames][bins] (the targets, then the residual).
+struct WienerArgs {
+  const Complex* mix = nullptr;
+  const float* magnitudes = nullptr;
+  Complex* sources = nullptr;
+  float* power = nullptr;          // [sources][frames][bins]: v_j(t, f)
+  Complex* covariance = nullptr;   // [sources][windows][bins][channels * channels]: R_j(f) per window
+  unsigned int* peak = nullptr;    // [windows]: max |x|^2 as float bits (non-negative floats order as uints)
+  int channels = 0, frames = 0, bins = 0;
+  int targets = 0, sources_count = 0, magnitude_channels = 0;
+  int window = 0, windows = 0;     // frames per Wiener window, and their number
+  bool softmask = false, residual = false;
+  bool scaled = false;  // EM iterations follow: work on the mixture divided by max(1, max|x| / scale_factor)
+  float eps = 1e-10f, scale_factor = 10.f;
+};
+// max |x|^2 per window into args.peak, which must be zeroed first (twin: window_peak).
+void launch_wiener_peak(const WienerArgs& args, cudaStream_t stream);
+// Initial estimates, divided by the window's scale when args.scaled (twin: initial_estimates).
+void launch_wiener_initial_estimates(const WienerArgs& args, cudaStream_t stream);
+// v_j and R_j of every source and window (twin: covariance).
+void launch_wiener_covariance(const WienerArgs& args, cudaStream_t stream);
+// One EM re-separation; `last` multiplies the result back by the window's scale (twin: update).
+void launch_wiener_update(const WienerArgs& args, bool last, cudaStream_t stream);
 
 }  // namespace unmix::gpu

@@ -3,6 +3,10 @@
 // single device buffers mirroring the CPU ParamTable; activations live in a workspace sized once per
 // (frames, batch) shape. Dense layers run on cuBLAS, the BiLSTM on cuDNN, everything else on the kernels
 // in kernels/. Device pointers throughout; spectrogram layout [frames][batch][channels][bins].
+//
+// All device work runs on the model's own stream() (non-blocking). A caller that hands in or reads back
+// device buffers uses that stream for its copies (DeviceBuffer::upload/download(stream())), or synchronizes
+// it first; upload(), download(), mse_loss() and the download_* functions return with the stream idle.
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -11,12 +15,16 @@
 
 #include "unmix/cpu/adam.h"
 #include "unmix/gpu/kernels.h"
+#include "unmix/gpu/umx_workspace.h"
 #include "unmix/param_table.h"
 #include "unmix/umx_cpu.h"
 
 namespace unmix::gpu {
 
 struct GpuOptions {
+  // Inference: eval-mode forwards only, without gradients, Adam moments or any buffer a backward needs
+  // (what a separation uses; see umx_workspace.h).
+  Purpose purpose = Purpose::Training;
   bool tf32 = false;             // TF32 tensor cores in cuBLAS and cuDNN (off for parity)
   int lstm_algorithm = 0;        // 0 standard, 1 persistent static, 2 persistent dynamic
   std::uint64_t dropout_seed = 0x5eed;
