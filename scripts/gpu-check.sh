@@ -161,7 +161,9 @@ sanitizer_binary() {
 sanitized() {  # sanitized NAME SECONDS TOOL BINARY [ARGS...]
   local name=$1 seconds=$2 tool=$3 bin=$4
   shift 4
-  step "$name" "$seconds" "$sanitizer" --tool "$tool" --error-exitcode 9 --print-limit 20 \
+  # API errors inside cuDNN/cuBLAS/cuFFT (their own probing) are not ours; our calls are all checked and
+  # throw, which fails the test anyway.
+  step "$name" "$seconds" "$sanitizer" --tool "$tool" --error-exitcode 9 --print-limit 20 --report-api-errors no \
     "$pack/bin/$bin" --gtest_output="json:$out/logs/$name.json" "$@"
 }
 

@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("-j,--jobs", options.jobs, "worker threads (0: one per core)")->capture_default_str();
   app.add_flag("--resume", options.resume, "keep songs whose folders already exist and render the rest");
+  bool no_mastering = false;
+  app.add_flag("--no-mastering", no_mastering,
+               "leave the mix unmastered: no bus compressor and limiter, peaks scaled to a drawn level as before");
   app.add_flag("--list-soundfonts", list_fonts, "print the GM soundfonts found on this machine and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (options.out.empty()) unmix::fail("--out", "missing: name the output folder");
+    options.mastering = !no_mastering;
     for (const std::string& g : guitars) {
       const auto kind = parse_guitar_kind(g);
       if (!kind) unmix::fail("--guitar", "unknown guitar kind '" + g + "' (use acoustic, clean or distorted)");

@@ -25,6 +25,13 @@ struct GpuStft::Impl {
   cufftHandle plan(std::map<int, cufftHandle>& cache, cufftType type, int n_fft, int count) {
     auto it = cache.find(count);
     if (it != cache.end()) return it->second;
+    // Each plan holds its own work area; whole-track validation sees many lengths, so keep a few only.
+    constexpr std::size_t kMaxPlans = 8;
+    if (cache.size() >= kMaxPlans) {
+      UNMIX_CUDA(cudaStreamSynchronize(stream));  // no queued transform may still use a plan's work area
+      for (auto& [c, p] : cache) cufftDestroy(p);
+      cache.clear();
+    }
     cufftHandle handle;
     int n[1] = {n_fft};
     const int bins = n_fft / 2 + 1;

@@ -13,7 +13,9 @@ namespace unmix::synth {
 namespace {
 
 struct Genre {
-  const char* name;  // MedleyDB genre label
+  const char* name;   // MedleyDB genre label
+  const char* style;  // finer: what the arrangement follows
+  double weight;      // how often an artist plays it
   double bpm_lo, bpm_hi;
   double minor_probability, waltz_probability, swing_probability;
   double guitar_weights[3];  // acoustic, clean, distorted
@@ -24,33 +26,52 @@ struct Genre {
   double keys_probability;
   std::vector<int> pad_programs;
   double pad_probability;
-  std::vector<int> lead_programs;
+  std::vector<int> lead_programs;  // repeated entries weigh more; 52-54 and 85 are the sung-like voices
   double lead_probability;
   double drums_probability;
   std::vector<int> kits;
   bool sevenths;
+  // guitars
+  double second_guitar_probability;  // another rhythm part of its own
+  double double_track_probability;   // the rhythm part recorded twice and panned hard apart
+  double lead_guitar_probability;    // a lead line and a solo on top
+  double riff_probability;           // a distorted rhythm part plays the song's riff in verses and bridges
+  std::vector<std::pair<Tuning, double>> tunings;  // with weights; empty: standard
 };
+
+constexpr Tuning kStandard{"standard", 0, 0}, kDropD{"drop D", 0, -2}, kDStandard{"D standard", -2, 0},
+    kDropC{"drop C", -2, -2}, kCStandard{"C standard", -4, 0}, kBStandard{"B standard", -5, 0};
 
 const std::vector<Genre>& genres() {
   using P = Pattern;
   static const std::vector<Genre> all = {
-      {"Rock", 96, 152, 0.45, 0.0, 0.05, {0.2, 0.3, 0.5}, {P::DrumsRock, P::DrumsRock, P::DrumsHalfTime},
+      {"Rock", "rock", 0.2, 96, 152, 0.45, 0.0, 0.05, {0.2, 0.3, 0.5}, {P::DrumsRock, P::DrumsRock, P::DrumsHalfTime},
        {P::BassRoots, P::BassRootFifth, P::BassSyncopated}, {33, 34}, {0, 16, 18}, 0.5, {48, 89}, 0.35,
-       {80, 81, 56, 65, 40, 22}, 0.75, 0.97, {0, 8, 16}, false},
-      {"Pop", 88, 128, 0.35, 0.05, 0.05, {0.4, 0.45, 0.15}, {P::DrumsPop, P::DrumsRock, P::DrumsFourOnTheFloor},
+       {53, 52, 85, 54, 53, 85, 80, 81, 56, 65, 40, 22}, 0.85, 0.97, {0, 8, 16}, false, 0.45, 0.35, 0.35, 0.3,
+       {{kStandard, 0.85}, {kDropD, 0.15}}},
+      {"Rock", "hard rock", 0.17, 100, 160, 0.5, 0.0, 0.05, {0.05, 0.15, 0.8},
+       {P::DrumsHardRock, P::DrumsRock, P::DrumsHardRock, P::DrumsHalfTime}, {P::BassRoots, P::BassRoots, P::BassOctaves},
+       {33, 34}, {18, 16}, 0.3, {48, 89}, 0.15, {53, 85, 52, 53, 85, 54, 81}, 0.9, 1.0, {0, 8, 16}, false, 0.3, 0.65,
+       0.65, 0.55, {{kStandard, 0.5}, {kDropD, 0.3}, {kDStandard, 0.2}}},
+      {"Rock", "metal", 0.17, 90, 200, 0.9, 0.03, 0.0, {0.0, 0.05, 0.95}, {P::DrumsMetal, P::DrumsMetal, P::DrumsHardRock},
+       {P::BassRoots, P::BassRoots}, {34, 33}, {18, 16}, 0.1, {48, 52, 89}, 0.3, {85, 53, 52, 85, 54}, 0.85, 1.0,
+       {16, 0, 8}, false, 0.25, 0.75, 0.6, 0.85,
+       {{kDropD, 0.25}, {kDStandard, 0.15}, {kDropC, 0.25}, {kCStandard, 0.15}, {kBStandard, 0.2}}},
+      {"Pop", "pop", 0.15, 88, 128, 0.35, 0.05, 0.05, {0.4, 0.45, 0.15}, {P::DrumsPop, P::DrumsRock, P::DrumsFourOnTheFloor},
        {P::BassRootFifth, P::BassSyncopated, P::BassRoots, P::BassOctaves}, {33, 34, 38}, {0, 1, 4, 5}, 0.75,
-       {48, 49, 88, 89, 94}, 0.55, {73, 65, 80, 71, 64, 56}, 0.85, 0.95, {0, 8, 24}, false},
-      {"Singer/Songwriter", 68, 124, 0.4, 0.25, 0.1, {0.8, 0.2, 0.0}, {P::DrumsBallad, P::DrumsRock},
-       {P::BassRootFifth, P::BassWhole}, {33, 35, 32}, {0, 1, 4}, 0.6, {48, 49, 89}, 0.5, {73, 71, 40, 22, 68},
-       0.7, 0.7, {0, 40, 8}, false},
-      {"Electronic/Fusion", 100, 128, 0.6, 0.0, 0.0, {0.1, 0.6, 0.3}, {P::DrumsFourOnTheFloor, P::DrumsPop},
-       {P::BassOctaves, P::BassSyncopated, P::BassRoots}, {38, 39, 33}, {4, 5, 90}, 0.6, {88, 89, 90, 94, 50}, 0.85,
-       {80, 81, 64, 73}, 0.85, 1.0, {24, 25}, false},
-      {"Jazz", 92, 170, 0.35, 0.1, 1.0, {0.25, 0.75, 0.0}, {P::DrumsSwing}, {P::BassWalking}, {32, 33}, {0, 4}, 0.85,
-       {48}, 0.2, {65, 66, 56, 73, 71}, 0.9, 0.95, {32, 40}, true},
-      {"World/Folk", 80, 136, 0.45, 0.3, 0.15, {0.85, 0.15, 0.0}, {P::DrumsBallad, P::DrumsRock},
-       {P::BassRootFifth, P::BassWhole}, {32, 33}, {0, 16}, 0.3, {48, 49}, 0.4, {73, 40, 22, 71, 68}, 0.85, 0.6,
-       {0, 40}, false},
+       {48, 49, 88, 89, 94}, 0.55, {53, 52, 54, 85, 53, 73, 65, 80, 71, 64, 56}, 0.9, 0.95, {0, 8, 24}, false, 0.45, 0.2,
+       0.2, 0.0, {}},
+      {"Singer/Songwriter", "singer-songwriter", 0.1, 68, 124, 0.4, 0.25, 0.1, {0.8, 0.2, 0.0},
+       {P::DrumsBallad, P::DrumsRock}, {P::BassRootFifth, P::BassWhole}, {33, 35, 32}, {0, 1, 4}, 0.6, {48, 49, 89}, 0.5,
+       {53, 52, 53, 73, 71, 40, 22, 68}, 0.85, 0.7, {0, 40, 8}, false, 0.45, 0.25, 0.1, 0.0, {}},
+      {"Electronic/Fusion", "electronic", 0.06, 100, 128, 0.6, 0.0, 0.0, {0.1, 0.6, 0.3},
+       {P::DrumsFourOnTheFloor, P::DrumsPop}, {P::BassOctaves, P::BassSyncopated, P::BassRoots}, {38, 39, 33}, {4, 5, 90},
+       0.6, {88, 89, 90, 94, 50}, 0.85, {80, 81, 64, 73, 54}, 0.85, 1.0, {24, 25}, false, 0.45, 0.1, 0.15, 0.0, {}},
+      {"Jazz", "jazz", 0.05, 92, 170, 0.35, 0.1, 1.0, {0.25, 0.75, 0.0}, {P::DrumsSwing}, {P::BassWalking}, {32, 33},
+       {0, 4}, 0.85, {48}, 0.2, {65, 66, 56, 73, 71}, 0.9, 0.95, {32, 40}, true, 0.45, 0.0, 0.1, 0.0, {}},
+      {"World/Folk", "folk", 0.1, 80, 136, 0.45, 0.3, 0.15, {0.85, 0.15, 0.0}, {P::DrumsBallad, P::DrumsRock},
+       {P::BassRootFifth, P::BassWhole}, {32, 33}, {0, 16}, 0.3, {48, 49}, 0.4, {53, 52, 73, 40, 22, 71, 68}, 0.85, 0.6,
+       {0, 40}, false, 0.45, 0.2, 0.05, 0.0, {}},
   };
   return all;
 }
@@ -65,7 +86,8 @@ const std::vector<std::vector<int>>& progressions(Mode mode) {
   return mode == Mode::Major ? major : minor;
 }
 
-constexpr std::uint64_t kSongTag = 0x50a6, kPartTag = 0x9a27, kFontTag = 0xf047, kArtistGenreTag = 0x6e7e;
+constexpr std::uint64_t kSongTag = 0x50a6, kPartTag = 0x9a27, kFontTag = 0xf047, kArtistGenreTag = 0x6e7e,
+                        kMasterTag = 0x3a57;
 
 struct Activity {
   double intro, verse, chorus, bridge, outro;
@@ -160,8 +182,10 @@ Pattern draw(Rng& rng, std::initializer_list<std::pair<Pattern, double>> choices
   return (choices.begin() + static_cast<std::ptrdiff_t>(rng.weighted(weights)))->first;
 }
 
-Pattern guitar_pattern(Rng& rng, GuitarKind kind, SectionKind section) {
+Pattern guitar_pattern(Rng& rng, GuitarKind kind, SectionKind section, double riff_probability) {
   using P = Pattern;
+  if (kind == GuitarKind::DistortedElectric && section != SectionKind::Chorus && rng.chance(riff_probability))
+    return P::GuitarRiff;
   switch (kind) {
     case GuitarKind::Acoustic:
       if (section == SectionKind::Chorus) return draw(rng, {{P::GuitarStrum, 0.8}, {P::GuitarArpeggio, 0.2}});
@@ -257,6 +281,15 @@ void ensure_playing(Part& part, const std::vector<Section>& sections, int bars, 
 
 }  // namespace
 
+const char* guitar_role_name(GuitarRole role) { return role == GuitarRole::Lead ? "lead" : "rhythm"; }
+
+std::array<int, 6> Tuning::strings() const {
+  std::array<int, 6> s = kGuitarStrings;
+  for (int& n : s) n += transpose;
+  s[0] += drop;
+  return s;
+}
+
 const char* section_name(SectionKind kind) {
   switch (kind) {
     case SectionKind::Intro: return "intro";
@@ -275,6 +308,11 @@ const char* pattern_name(Pattern pattern) {
     case Pattern::GuitarArpeggio: return "arpeggio";
     case Pattern::GuitarPick: return "picked line";
     case Pattern::GuitarPowerChords: return "power chords";
+    case Pattern::GuitarRiff: return "riff";
+    case Pattern::GuitarLead: return "lead line";
+    case Pattern::BassRiff: return "riff";
+    case Pattern::DrumsHardRock: return "hard rock";
+    case Pattern::DrumsMetal: return "metal";
     case Pattern::BassRoots: return "roots";
     case Pattern::BassRootFifth: return "root-fifth";
     case Pattern::BassSyncopated: return "syncopated";
@@ -317,8 +355,17 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
   plan.title = song_title(options.seed, index);
   plan.track_id = track_id(plan.artist, plan.title);
   Rng artist_rng = Rng::derive(options.seed, {kArtistGenreTag, static_cast<std::uint64_t>(plan.artist_index)});
-  const Genre& genre = genres()[artist_rng.weighted(std::vector<double>{0.3, 0.22, 0.18, 0.1, 0.08, 0.12})];
+  std::vector<double> genre_weights;
+  for (const Genre& g : genres()) genre_weights.push_back(g.weight);
+  const Genre& genre = genres()[artist_rng.weighted(genre_weights)];
   plan.genre = genre.name;
+  plan.style = genre.style;
+  // An artist keeps a tuning, too.
+  if (!genre.tunings.empty()) {
+    std::vector<double> w;
+    for (const auto& t : genre.tunings) w.push_back(t.second);
+    plan.tuning = genre.tunings[artist_rng.weighted(w)].first;
+  }
 
   Rng rng = Rng::derive(options.seed, {kSongTag, song});
   plan.bpm = std::round(rng.uniform(genre.bpm_lo, genre.bpm_hi));
@@ -327,22 +374,56 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
   plan.key = rng.integer(0, 11);
   plan.mode = rng.chance(genre.minor_probability) ? Mode::Minor : Mode::Major;
   plan.target_peak = rng.uniform(0.7, 0.95);
+  plan.riff_seed = rng.next();
+  if (options.mastering) {
+    // Louder styles are mastered louder; all within about -14 to -7 LUFS, peaks at full scale.
+    Rng master_rng = Rng::derive(options.seed, {kMasterTag, song});
+    MasterSettings& m = plan.master;
+    m.active = true;
+    const bool heavy = plan.style == "metal" || plan.style == "hard rock";
+    const bool loud = heavy || plan.style == "rock" || plan.style == "pop" || plan.style == "electronic";
+    m.target_lufs = heavy ? master_rng.uniform(-10.0, -7.0) : loud ? master_rng.uniform(-12.0, -8.0) : master_rng.uniform(-14.0, -10.0);
+    m.ceiling_db = master_rng.uniform(-0.3, -0.05);
+    m.comp_threshold_db = master_rng.uniform(0.0, 6.0);
+    m.comp_ratio = master_rng.uniform(1.5, 4.0);
+    m.comp_knee_db = master_rng.uniform(3.0, 9.0);
+    m.comp_attack_ms = master_rng.uniform(5.0, 30.0);
+    m.comp_release_ms = master_rng.uniform(80.0, 300.0);
+    m.limiter_lookahead_ms = master_rng.uniform(1.0, 3.0);
+    m.limiter_release_ms = master_rng.uniform(30.0, 150.0);
+  }
   const double bar_seconds = plan.beats_per_bar * plan.seconds_per_beat();
   plan.bars = std::max(1, static_cast<int>(std::ceil(options.seconds / bar_seconds - 1e-9)));
   plan.sections = song_form(rng, plan.bars);
-  plan.chords = song_chords(rng, plan, genre.sevenths || (genre.name == std::string("Electronic/Fusion") && rng.chance(0.3)));
+  plan.chords = song_chords(rng, plan, genre.sevenths || (plan.style == "electronic" && rng.chance(0.3)));
 
   // The band.
   struct Wanted {
     Role role;
     GuitarKind kind;
     Activity activity;
+    GuitarRole guitar_role = GuitarRole::Rhythm;
+    int double_of = -1;  // index into `band`
   };
   std::vector<Wanted> band;
-  const int guitars = rng.chance(0.45) ? 2 : 1;
-  for (int g = 0; g < guitars; ++g)
-    band.push_back({Role::Guitar, draw_guitar_kind(rng, genre, allowed),
-                    g == 0 ? Activity{0.75, 1, 1, 0.9, 0.85} : Activity{0.3, 0.6, 0.95, 0.6, 0.4}});
+  const Activity rhythm_activity{0.75, 1, 1, 0.9, 0.85}, second_activity{0.3, 0.6, 0.95, 0.6, 0.4};
+  band.push_back({Role::Guitar, draw_guitar_kind(rng, genre, allowed), rhythm_activity});
+  if (rng.chance(genre.double_track_probability))
+    band.push_back({Role::Guitar, band[0].kind, rhythm_activity, GuitarRole::Rhythm, 0});
+  else if (rng.chance(genre.second_guitar_probability))
+    band.push_back({Role::Guitar, draw_guitar_kind(rng, genre, allowed), second_activity});
+  if (rng.chance(genre.lead_guitar_probability)) {
+    // A lead plays electric; acoustic-only corpora keep an acoustic lead.
+    std::vector<GuitarKind> lead_kinds;
+    for (GuitarKind k : allowed)
+      if (k != GuitarKind::Acoustic) lead_kinds.push_back(k);
+    if (lead_kinds.empty()) lead_kinds = allowed;
+    const GuitarKind kind = std::find(lead_kinds.begin(), lead_kinds.end(), GuitarKind::DistortedElectric) != lead_kinds.end() &&
+                                    genre.guitar_weights[2] > 0.5
+                                ? GuitarKind::DistortedElectric
+                                : rng.pick(lead_kinds);
+    band.push_back({Role::Guitar, kind, {0.5, 0.2, 0.35, 0.95, 0.6}, GuitarRole::Lead});
+  }
   band.push_back({Role::Bass, {}, {0.45, 1, 1, 0.85, 0.7}});
   if (rng.chance(genre.drums_probability)) band.push_back({Role::Drums, {}, {0.4, 1, 1, 0.85, 0.6}});
   if (rng.chance(genre.keys_probability)) band.push_back({Role::Keys, {}, {0.55, 0.8, 0.9, 0.8, 0.6}});
@@ -352,18 +433,22 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
 
   const Pattern groove = rng.pick(genre.grooves);
   const Pattern bass_main = rng.pick(genre.bass_patterns);
+  const bool bass_doubles_riff = rng.chance(0.75);
   for (std::size_t b = 0; b < band.size(); ++b) {
     const Wanted& want = band[b];
     Rng part_rng = Rng::derive(options.seed, {kPartTag, song, b});
     Part part;
     part.role = want.role;
     part.guitar_kind = want.kind;
+    part.guitar_role = want.guitar_role;
     part.seed = part_rng.next();
+    part.performance_seed = part_rng.next();
     switch (want.role) {
       case Role::Guitar:
         part.instrument = melodic_instrument(part_rng.pick(guitar_programs(want.kind)));
         part.fret_position = want.kind == GuitarKind::Acoustic ? (part_rng.chance(0.7) ? 0 : part_rng.integer(2, 7))
-                                                               : part_rng.integer(0, 9);
+                             : plan.style == "metal"            ? part_rng.integer(0, 5)
+                                                                : part_rng.integer(0, 9);
         part.timing_jitter_ms = part_rng.uniform(4, 9);
         break;
       case Role::Bass:
@@ -389,6 +474,10 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
         part.timing_jitter_ms = part_rng.uniform(5, 10);
         break;
     }
+    if (want.guitar_role == GuitarRole::Lead) {
+      part.component = "melody";
+      part.timing_jitter_ms = part_rng.uniform(3, 7);
+    }
     // Soundfont: any font that has the preset; a drum kit the font lacks becomes its standard kit.
     Rng font_rng = Rng::derive(options.seed, {kFontTag, song, b});
     part.soundfont = draw_font(font_rng, fonts, part.instrument);
@@ -406,7 +495,10 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
     for (int k = 0; k < 5; ++k) {
       const auto kind = static_cast<SectionKind>(k);
       switch (want.role) {
-        case Role::Guitar: by_kind[k] = guitar_pattern(part_rng, want.kind, kind); break;
+        case Role::Guitar:
+          by_kind[k] = want.guitar_role == GuitarRole::Lead ? Pattern::GuitarLead
+                                                            : guitar_pattern(part_rng, want.kind, kind, genre.riff_probability);
+          break;
         case Role::Bass:
           by_kind[k] = (kind == SectionKind::Intro || kind == SectionKind::Outro) && part_rng.chance(0.5)
                            ? Pattern::BassWhole
@@ -418,6 +510,8 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
                        : kind == SectionKind::Bridge && part_rng.chance(0.3)      ? Pattern::DrumsHalfTime
                                                                                   : groove;
           if (groove == Pattern::DrumsSwing) by_kind[k] = Pattern::DrumsSwing;
+          if (groove == Pattern::DrumsMetal && kind == SectionKind::Chorus && part_rng.chance(0.4))
+            by_kind[k] = Pattern::DrumsHardRock;
           break;
         case Role::Keys: {
           const bool organ = part.instrument.program >= 16 && part.instrument.program <= 18;
@@ -435,21 +529,47 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
                                             ? by_kind[static_cast<int>(section.kind)]
                                             : Pattern::Tacet);
     const Pattern fallback = by_kind[static_cast<int>(SectionKind::Verse)];
-    ensure_playing(part, plan.sections, plan.bars, want.role == Role::Guitar ? 0.5 : 0.0, fallback);
+    const double min_share = want.role != Role::Guitar ? 0.0 : want.guitar_role == GuitarRole::Lead ? 0.25 : 0.5;
+    ensure_playing(part, plan.sections, plan.bars, min_share, fallback);
 
     part.mix = draw_mix(part_rng, want.role, want.kind);
+    if (want.double_of >= 0) {
+      // The second take of the same part: the same notes (same seed, patterns and neck position), played
+      // again (its own performance seed) on its own guitar and tone.
+      const Part& first = plan.parts[static_cast<std::size_t>(want.double_of)];
+      part.seed = first.seed;
+      part.pattern_by_section = first.pattern_by_section;
+      part.fret_position = first.fret_position;
+      part.double_of = want.double_of;
+      part.mix.level_db = first.mix.level_db + part_rng.uniform(-1.0, 0.5);
+    }
     plan.parts.push_back(std::move(part));
   }
 
-  // Two guitars sit on opposite sides; one guitar anywhere near the middle. The second one also yields
-  // a little level and, where both play, avoids doubling the first one's pattern.
-  std::vector<std::size_t> guitar_parts;
+  // A bass that doubles the riff wherever a rhythm guitar plays it.
+  for (std::size_t s = 0; s < plan.sections.size() && bass_doubles_riff; ++s) {
+    const bool riff = std::any_of(plan.parts.begin(), plan.parts.end(), [&](const Part& p) {
+      return p.role == Role::Guitar && p.pattern_by_section[s] == Pattern::GuitarRiff;
+    });
+    if (!riff) continue;
+    for (Part& p : plan.parts)
+      if (p.role == Role::Bass && p.pattern_by_section[s] != Pattern::Tacet && p.pattern_by_section[s] != Pattern::BassWalking)
+        p.pattern_by_section[s] = Pattern::BassRiff;
+  }
+
+  // Pans. A double-tracked pair sits hard left and right; two different rhythm parts opposite each other;
+  // a single rhythm guitar anywhere near the middle; a lead near the centre. The second of two different
+  // parts yields a little level and, where both play, avoids doubling the first one's pattern.
+  std::vector<std::size_t> rhythm_parts;
   for (std::size_t p = 0; p < plan.parts.size(); ++p)
-    if (plan.parts[p].role == Role::Guitar) guitar_parts.push_back(p);
-  if (guitar_parts.size() == 2) {
-    Part& first = plan.parts[guitar_parts[0]];
-    Part& second = plan.parts[guitar_parts[1]];
-    const double side = rng.chance(0.5) ? 1.0 : -1.0;
+    if (plan.parts[p].role == Role::Guitar && plan.parts[p].guitar_role == GuitarRole::Rhythm) rhythm_parts.push_back(p);
+  const double side = rng.chance(0.5) ? 1.0 : -1.0;
+  if (rhythm_parts.size() == 2 && plan.parts[rhythm_parts[1]].double_of >= 0) {
+    plan.parts[rhythm_parts[0]].mix.pan = side * rng.uniform(0.85, 1.0);
+    plan.parts[rhythm_parts[1]].mix.pan = -side * rng.uniform(0.85, 1.0);
+  } else if (rhythm_parts.size() == 2) {
+    Part& first = plan.parts[rhythm_parts[0]];
+    Part& second = plan.parts[rhythm_parts[1]];
     first.mix.pan = side * rng.uniform(0.3, 0.7);
     second.mix.pan = -side * rng.uniform(0.3, 0.7);
     second.mix.level_db -= 1.0;
@@ -459,7 +579,7 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
                                        : first.pattern_by_section[s] == Pattern::GuitarStrum ? Pattern::GuitarArpeggio
                                                                                              : Pattern::GuitarStrum;
   } else {
-    plan.parts[guitar_parts[0]].mix.pan = rng.uniform(-0.4, 0.4);
+    plan.parts[rhythm_parts[0]].mix.pan = rng.uniform(-0.4, 0.4);
   }
   for (Part& part : plan.parts) {
     switch (part.role) {
@@ -468,13 +588,24 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
       case Role::Keys: part.mix.pan = rng.uniform(-0.5, 0.5); break;
       case Role::Pad: part.mix.pan = rng.uniform(-0.2, 0.2); break;
       case Role::Lead: part.mix.pan = rng.uniform(-0.15, 0.15); break;
-      case Role::Guitar: break;
+      case Role::Guitar:
+        if (part.guitar_role == GuitarRole::Lead) part.mix.pan = rng.uniform(-0.25, 0.25);
+        break;
     }
   }
 
-  // MedleyDB lists stems in no particular order; neither do we.
-  for (std::size_t i = plan.parts.size(); i > 1; --i)
-    std::swap(plan.parts[i - 1], plan.parts[static_cast<std::size_t>(rng.integer(0, static_cast<int>(i) - 1))]);
+  // MedleyDB lists stems in no particular order; neither do we. (double_of follows its part.)
+  std::vector<std::size_t> order(plan.parts.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (std::size_t i = order.size(); i > 1; --i)
+    std::swap(order[i - 1], order[static_cast<std::size_t>(rng.integer(0, static_cast<int>(i) - 1))]);
+  std::vector<Part> shuffled;
+  std::vector<int> new_index(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) new_index[order[i]] = static_cast<int>(i);
+  for (std::size_t i : order) shuffled.push_back(std::move(plan.parts[i]));
+  for (Part& part : shuffled)
+    if (part.double_of >= 0) part.double_of = new_index[static_cast<std::size_t>(part.double_of)];
+  plan.parts = std::move(shuffled);
   return plan;
 }
 

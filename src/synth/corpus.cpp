@@ -71,7 +71,9 @@ void write_song(const fs::path& track_dir, const SongPlan& plan, const Soundfont
   fs::create_directories(temp / stem_dir_name(plan.track_id), ec);
   if (ec) fail(temp, "cannot create folder: " + ec.message());
 
-  const Mixdown mixdown = mix_stems(plan, std::move(renders));
+  Mixdown mixdown = mix_stems(plan, std::move(renders));
+  mixdown.master = master_stems(plan.master, mixdown.stems, mixdown.mix);
+  if (plan.master.active) mixdown.mix_peak = mixdown.master.peak;
   for (std::size_t p = 0; p < mixdown.stems.size(); ++p)
     write_audio(temp / stem_dir_name(plan.track_id) / stem_filename(plan.track_id, static_cast<int>(p) + 1),
                 mixdown.stems[p], SampleFormat::Float32);
@@ -105,7 +107,7 @@ CorpusResult synthesize_corpus(const CorpusOptions& options, const std::atomic<b
   remove_stale_temporaries(options.out);
 
   // Plan everything first: cheap, and it finds name clashes and existing folders before hours of work.
-  ComposeOptions compose{options.seed, options.seconds, options.sample_rate, options.guitar_kinds};
+  ComposeOptions compose{options.seed, options.seconds, options.sample_rate, options.guitar_kinds, options.mastering};
   CorpusResult result;
   for (std::size_t f = 0; f < fonts.size(); ++f) result.soundfonts.push_back(fonts.name(f));
   std::vector<SongPlan> plans;

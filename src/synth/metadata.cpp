@@ -81,16 +81,22 @@ std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts,
     if (part.component.empty()) y << YAML::SingleQuoted << "";
     else y << part.component;
     y << YAML::Key << "filename" << YAML::Value << stem_filename(track, n);
-    y << YAML::Key << "instrument" << YAML::Value << part.instrument.label;
+    // A guitar is filed by what it sounds like (an amp can make a clean preset distorted).
+    const char* label = part.role == Role::Guitar ? guitar_kind_label(part.guitar_kind) : part.instrument.label;
+    y << YAML::Key << "instrument" << YAML::Value << label;
     y << YAML::Key << "raw" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "R01" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "filename" << YAML::Value << track + "_RAW_" + two_digits(n) + "_01.wav";
-    y << YAML::Key << "instrument" << YAML::Value << part.instrument.label;
+    y << YAML::Key << "instrument" << YAML::Value << label;
     y << YAML::EndMap << YAML::EndMap;
 
     y << YAML::Key << "synthesis" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "role" << YAML::Value << role_name(part.role);
-    if (part.role == Role::Guitar) y << YAML::Key << "guitar_kind" << YAML::Value << guitar_kind_name(part.guitar_kind);
+    if (part.role == Role::Guitar) {
+      y << YAML::Key << "guitar_kind" << YAML::Value << guitar_kind_name(part.guitar_kind);
+      y << YAML::Key << "guitar_role" << YAML::Value << guitar_role_name(part.guitar_role);
+      if (part.double_of >= 0) y << YAML::Key << "double_of" << YAML::Value << "S" + two_digits(part.double_of + 1);
+    }
     y << YAML::Key << "soundfont" << YAML::Value << fonts.name(part.soundfont);
     y << YAML::Key << "bank" << YAML::Value << part.instrument.bank;
     y << YAML::Key << "program" << YAML::Value << part.instrument.program;
@@ -127,6 +133,8 @@ std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts,
   y << YAML::Key << "sample_rate" << YAML::Value << plan.sample_rate;
   y << YAML::Key << "frames" << YAML::Value << plan.frames;
   y << YAML::Key << "sample_format" << YAML::Value << "float32, not dithered";
+  y << YAML::Key << "style" << YAML::Value << plan.style;
+  y << YAML::Key << "guitar_tuning" << YAML::Value << plan.tuning.name;
   y << YAML::Key << "tempo_bpm" << YAML::Value << number(plan.bpm);
   y << YAML::Key << "time_signature" << YAML::Value << std::to_string(plan.beats_per_bar) + "/4";
   y << YAML::Key << "swing" << YAML::Value << number(plan.swing, 4);
@@ -151,6 +159,30 @@ std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts,
   y << YAML::Key << "target_peak" << YAML::Value << number(plan.target_peak);
   y << YAML::Key << "mix_scale" << YAML::Value << number(mixdown.mix_scale);
   y << YAML::Key << "mix_peak" << YAML::Value << number(mixdown.mix_peak);
+  y << YAML::Key << "mastering" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "active" << YAML::Value << plan.master.active;
+  if (plan.master.active) {
+    const MasterSettings& m = plan.master;
+    const MasterResult& r = mixdown.master;
+    y << YAML::Key << "method" << YAML::Value
+      << "one stereo-linked gain curve (glue compressor x makeup x look-ahead limiter) computed from the mix and "
+         "multiplied into every stem, so the stems still sum to the mix";
+    y << YAML::Key << "target_lufs" << YAML::Value << number(m.target_lufs, 4);
+    y << YAML::Key << "lufs_before" << YAML::Value << number(r.lufs_before, 4);
+    y << YAML::Key << "lufs" << YAML::Value << number(r.lufs_after, 4);
+    y << YAML::Key << "ceiling_dbfs" << YAML::Value << number(m.ceiling_db, 4);
+    y << YAML::Key << "peak" << YAML::Value << number(r.peak);
+    y << YAML::Key << "makeup_db" << YAML::Value << number(r.makeup_db, 4);
+    y << YAML::Key << "compressor" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "threshold_db_over_loudness"
+      << YAML::Value << number(m.comp_threshold_db, 4) << YAML::Key << "ratio" << YAML::Value << number(m.comp_ratio, 4)
+      << YAML::Key << "knee_db" << YAML::Value << number(m.comp_knee_db, 4) << YAML::Key << "attack_ms" << YAML::Value
+      << number(m.comp_attack_ms, 4) << YAML::Key << "release_ms" << YAML::Value << number(m.comp_release_ms, 4)
+      << YAML::Key << "max_reduction_db" << YAML::Value << number(r.max_compression_db, 4) << YAML::EndMap;
+    y << YAML::Key << "limiter" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "lookahead_ms" << YAML::Value
+      << number(m.limiter_lookahead_ms, 4) << YAML::Key << "release_ms" << YAML::Value << number(m.limiter_release_ms, 4)
+      << YAML::Key << "max_reduction_db" << YAML::Value << number(r.max_limiting_db, 4) << YAML::EndMap;
+  }
+  y << YAML::EndMap;
   y << YAML::EndMap;  // synthesis
   y << YAML::EndMap;
   if (!y.good()) fail(plan.track_id, "cannot write the metadata: " + y.GetLastError());

@@ -12,7 +12,12 @@
 namespace unmix::synth {
 
 NoteWriter::NoteWriter(const SongPlan& plan, const Part& part)
-    : plan_(plan), jitter_s_(part.timing_jitter_ms / 1000.0), rng_(part.seed) {}
+    : plan_(plan), jitter_s_(part.timing_jitter_ms / 1000.0), rng_(part.seed), performance_(part.performance_seed) {}
+
+int pitch_bend_value(double semitones) {
+  const double wheel = std::clamp(semitones / kBendRange, -1.0, 1.0);
+  return std::clamp(static_cast<int>(std::lround(8192.0 + wheel * 8191.0)), 0, 16383);
+}
 
 double NoteWriter::seconds_at(double beat) const {
   const double whole = std::floor(beat);
@@ -20,9 +25,9 @@ double NoteWriter::seconds_at(double beat) const {
   return beat * plan_.seconds_per_beat();
 }
 
-void NoteWriter::add(double beat, double beats, int key, int velocity, double delay_s) {
-  if (key < 0 || key > 127) return;
-  const double jitter = std::clamp(rng_.normal(), -2.5, 2.5) * jitter_s_;
+std::optional<NoteWriter::Placed> NoteWriter::add(double beat, double beats, int key, int velocity, double delay_s) {
+  if (key < 0 || key > 127) return std::nullopt;
+  const double jitter = std::clamp(performance_.normal(), -2.5, 2.5) * jitter_s_;
   const double start_s = std::max(0.0, seconds_at(beat) + delay_s + jitter);
   const double end_s = std::max(start_s + 0.02, seconds_at(beat + beats) + 0.5 * jitter);
   const auto rate = static_cast<double>(plan_.sample_rate);
@@ -30,9 +35,22 @@ void NoteWriter::add(double beat, double beats, int key, int velocity, double de
   note.start = std::llround(start_s * rate);
   note.end = std::min(plan_.frames, static_cast<std::int64_t>(std::llround(end_s * rate)));
   note.key = key;
-  note.velocity = std::clamp(velocity, 1, 127);
-  if (note.start >= plan_.frames || note.end <= note.start) return;
+  note.velocity = std::clamp(velocity + performance_.integer(-3, 3), 1, 127);
+  if (note.start >= plan_.frames || note.end <= note.start) return std::nullopt;
   notes_.push_back(note);
+  return Placed{note.start, note.end};
+}
+
+void NoteWriter::bend(std::int64_t frame, double semitones) {
+  if (frame < 0 || frame >= plan_.frames) return;
+  bends_.push_back({frame, std::clamp(semitones, -double(kBendRange), double(kBendRange))});
+}
+
+std::vector<PitchBend> NoteWriter::finish_bends() {
+  std::vector<PitchBend> bends = std::move(bends_);
+  bends_.clear();
+  std::stable_sort(bends.begin(), bends.end(), [](const PitchBend& a, const PitchBend& b) { return a.frame < b.frame; });
+  return bends;
 }
 
 std::vector<Note> NoteWriter::finish() {
@@ -88,6 +106,10 @@ int velocity(double base, double intensity, Rng& rng, double spread) {
 int part_channel(const Part& part) { return part.role == Role::Drums ? kDrumChannel : 0; }
 
 std::vector<Note> part_notes(const SongPlan& plan, std::size_t part_index) {
+  return part_performance(plan, part_index).notes;
+}
+
+Performance part_performance(const SongPlan& plan, std::size_t part_index) {
   const Part& part = plan.parts.at(part_index);
   if (part.pattern_by_section.size() != plan.sections.size())
     fail(plan.track_id, "part " + std::to_string(part_index) + " has no pattern for every section");
@@ -100,7 +122,10 @@ std::vector<Note> part_notes(const SongPlan& plan, std::size_t part_index) {
     case Role::Pad: keys_notes(plan, part, out); break;
     case Role::Lead: lead_notes(plan, part, out); break;
   }
-  return out.finish();
+  Performance performance;
+  performance.notes = out.finish();
+  performance.bends = out.finish_bends();
+  return performance;
 }
 
 std::vector<MidiEvent> part_events(const SongPlan& plan, std::size_t part_index) {
@@ -114,10 +139,13 @@ std::vector<MidiEvent> part_events(const SongPlan& plan, std::size_t part_index)
       {0, Type::ControlChange, channel, 91, part.mix.reverb ? part.mix.reverb_send : 0},
       {0, Type::ControlChange, channel, 93, part.mix.chorus ? part.mix.chorus_send : 0},
   };
-  for (const Note& note : part_notes(plan, part_index)) {
+  const Performance performance = part_performance(plan, part_index);
+  for (const Note& note : performance.notes) {
     events.push_back({note.start, Type::NoteOn, channel, note.key, note.velocity});
     events.push_back({note.end, Type::NoteOff, channel, note.key, 0});
   }
+  for (const PitchBend& bend : performance.bends)
+    events.push_back({bend.frame, Type::PitchBend, channel, pitch_bend_value(bend.semitones), 0});
   std::stable_sort(events.begin(), events.end(), [](const MidiEvent& a, const MidiEvent& b) {
     if (a.frame != b.frame) return a.frame < b.frame;
     return static_cast<int>(a.type) < static_cast<int>(b.type);

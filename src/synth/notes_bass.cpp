@@ -85,6 +85,20 @@ void bass_notes(const SongPlan& plan, const Part& part, NoteWriter& out) {
       walking(plan, section, range, out);
       continue;
     }
+    if (pattern == Pattern::BassRiff) {
+      // The guitars' riff an octave below, every step on the root (its blues notes too, played as written).
+      const std::vector<RiffStep> riff = song_riff(plan);
+      for (double bar = range.begin; bar < range.end - 1e-9; bar += plan.beats_per_bar)
+        for (const RiffStep& step : riff) {
+          const double beat = bar + step.slot * 0.25;
+          if (beat >= range.end - 1e-9) break;
+          int key = bass_root(chord_at(plan, beat)) + (step.kind == 'n' ? step.interval : 0);
+          while (key > kLowest + 19) key -= 12;
+          const double length = std::min(step.length * 0.25 * (step.kind == 'x' ? 0.7 : 0.9), range.end - beat);
+          out.add(beat, length, key, velocity(step.kind == 'O' ? 96 : 86, section.intensity, rng, 4.0));
+        }
+      continue;
+    }
     if (pattern == Pattern::BassWhole) {
       for (const ChordSpan& span : chords_between(plan, range.begin, range.end))
         out.add(span.start_beat, span.beats * 0.95, bass_root(span.chord), velocity(86, section.intensity, rng));

@@ -11,7 +11,7 @@ namespace {
 
 // GM percussion keys.
 constexpr int kKick = 36, kSideStick = 37, kSnare = 38, kClap = 39, kClosedHat = 42, kPedalHat = 44,
-              kOpenHat = 46, kCrash = 49, kRide = 51, kRideBell = 53;
+              kOpenHat = 46, kCrash = 49, kRide = 51, kChina = 52, kRideBell = 53, kCrash2 = 57;
 constexpr int kToms[] = {50, 48, 47, 45, 43, 41};  // high to low
 
 struct Hit {
@@ -68,6 +68,22 @@ std::vector<Hit> groove(Pattern pattern, int beats_per_bar, double intensity, bo
     case Pattern::DrumsWaltz:
       eighths(cymbal, 0.7, 0.5);
       hits.insert(hits.end(), {{0, kKick, 1}, {1, kSnare, 0.75}, {2, kSnare, 0.75}});
+      break;
+    case Pattern::DrumsHardRock: {
+      // A wash of eighths on a crash or the open ride, kicks pushed ahead of beat 3.
+      const int wash = ride ? kRide : kCrash2;
+      eighths(wash, 0.75, 0.6);
+      hits.insert(hits.end(), {{0, kKick, 1}, {1.75, kKick, 0.75}, {2, kKick, 0.9}, {2.5, kKick, 0.8}, {1, kSnare, 1},
+                               {3, kSnare, 1}});
+      if (intensity > 0.75) hits.insert(hits.end(), {{3.5, kKick, 0.7}, {3.75, kKick, 0.7}});
+      break;
+    }
+    case Pattern::DrumsMetal:
+      // Double kick in sixteenths (feet alternating, so alternating weight), snare on 2 and 4, crash and
+      // china on the beats.
+      for (int i = 0; i < 4 * beats_per_bar; ++i) hits.push_back({0.25 * i, kKick, i % 2 ? 0.78 : 0.9});
+      for (int b = 0; b < beats_per_bar; ++b) hits.push_back({static_cast<double>(b), b % 2 ? kChina : kCrash, 0.7});
+      hits.insert(hits.end(), {{1, kSnare, 1}, {3, kSnare, 1}});
       break;
     case Pattern::DrumsTimeKeeping:
       for (int b = 0; b < beats_per_bar; ++b) hits.push_back({static_cast<double>(b), ride ? kRide : kClosedHat, 0.6});

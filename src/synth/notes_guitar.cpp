@@ -1,5 +1,6 @@
 // Guitar parts: strummed chords (strings sounding one after another, down and up strokes), fingerpicked
-// arpeggios, single-note picked lines and palm-muted power chords.
+// arpeggios, single-note picked lines, palm-muted power chords and the song's riff, in the song's tuning.
+// Lead lines are in notes_guitar_lead.cpp.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -57,6 +58,33 @@ struct GuitarStyle {
   double ring_beats;      // how long arpeggio notes ring at most
 };
 
+int wrap12(int a) { return ((a % 12) + 12) % 12; }
+
+// Standard-tuning chord shapes moved to the song's tuning: D standard plays the same shapes a whole step
+// lower. In a drop tuning the low string is left out of chord shapes (its root would be a wrong note).
+std::array<int, 6> tuned_voicing(const SongPlan& plan, const Chord& chord, int position) {
+  const int t = plan.tuning.transpose;
+  Chord shifted = chord;
+  shifted.root = wrap12(chord.root - t);
+  std::array<int, 6> v = guitar_voicing(shifted, position);
+  for (int& n : v)
+    if (n >= 0) n += t;
+  const int others = static_cast<int>(std::count_if(v.begin() + 1, v.end(), [](int n) { return n >= 0; }));
+  if (plan.tuning.drop != 0 && v[0] >= 0 && others >= 3) v[0] = -1;
+  return v;
+}
+
+// Root, fifth and octave with the root on the low string (one finger in a drop tuning) or the next one,
+// near `position`.
+std::array<int, 3> tuned_power_chord(const SongPlan& plan, const Chord& chord, int position) {
+  const std::array<int, 6> strings = plan.tuning.strings();
+  const int on_low = strings[0] + wrap12(chord.root - strings[0]);
+  const int on_next = strings[1] + wrap12(chord.root - strings[1]);
+  const int target = strings[0] + position;
+  const int root = std::abs(on_low - target) <= std::abs(on_next - 5 - target) ? on_low : on_next;
+  return {root, root + 7, root + 12};
+}
+
 std::vector<int> played(const std::array<int, 6>& voicing) {
   std::vector<int> notes;
   for (int n : voicing)
@@ -88,7 +116,7 @@ void strum_section(const SongPlan& plan, const Part& part, const GuitarStyle& st
     int next = slot + 1;
     while (next < slots && stroke_at(next) == '.') ++next;
     const double end = ring_until(plan, beat, range.begin + next * style.grid, range.end);
-    const std::vector<int> notes = played(guitar_voicing(chord_at(plan, beat), part.fret_position));
+    const std::vector<int> notes = played(tuned_voicing(plan, chord_at(plan, beat), part.fret_position));
     const bool down = stroke == 'D';
     const bool on_beat = std::abs(beat - std::round(beat)) < 1e-9;
     const double base = down ? (on_beat ? 88 : 76) : 64;
@@ -121,7 +149,7 @@ void arpeggio_section(const SongPlan& plan, const Part& part, const GuitarStyle&
   const auto slots = static_cast<int>(std::llround((range.end - range.begin) / style.grid));
   for (int slot = 0; slot < slots; ++slot) {
     const double beat = range.begin + slot * style.grid;
-    const std::vector<int> notes = played(guitar_voicing(chord_at(plan, beat), part.fret_position));
+    const std::vector<int> notes = played(tuned_voicing(plan, chord_at(plan, beat), part.fret_position));
     const int rank = order[static_cast<std::size_t>(slot) % order.size()];
     const int key = notes[static_cast<std::size_t>(std::min<int>(rank, static_cast<int>(notes.size()) - 1))];
     const double end = ring_until(plan, beat, beat + style.ring_beats, range.end);
@@ -176,10 +204,43 @@ void power_section(const SongPlan& plan, const Part& part, const GuitarStyle& st
     while (next < slots && rhythm[static_cast<std::size_t>(next) % rhythm.size()] == '.') ++next;
     const double end = ring_until(plan, beat, range.begin + next * grid, range.end);
     const double length = muted ? std::min(end - beat, grid * 0.45) : end - beat;
-    const auto notes = power_chord(chord_at(plan, beat), part.fret_position);
+    const auto notes = tuned_power_chord(plan, chord_at(plan, beat), part.fret_position);
     const int v = velocity(slot % 2 == 0 ? 92 : 80, section.intensity, rng, 4.0);
     for (std::size_t k = 0; k < notes.size(); ++k)
       out.add(beat, length, notes[k], v - 2 * static_cast<int>(k), static_cast<double>(k) * 0.003);
+  }
+}
+
+// The song's riff, bar after bar: chugs are short and soft-attacked (palm-muted), accents ring as power
+// chords, single notes ring until the next step.
+void riff_section(const SongPlan& plan, const Part& part, const Section& section, BeatRange range, NoteWriter& out) {
+  Rng& rng = out.rng();
+  const std::vector<RiffStep> riff = song_riff(plan);
+  const double sixteenth = 0.25;
+  const int low = plan.tuning.strings()[0];
+  for (double bar = range.begin; bar < range.end - 1e-9; bar += plan.beats_per_bar) {
+    for (const RiffStep& step : riff) {
+      const double beat = bar + step.slot * sixteenth;
+      if (beat >= range.end - 1e-9) break;
+      const Chord& chord = chord_at(plan, beat);
+      const double length = std::min(step.length * sixteenth, range.end - beat);
+      const int root = low + wrap12(chord.root - low) + (part.fret_position > 7 ? 12 : 0);
+      switch (step.kind) {
+        case 'x':
+          out.add(beat, std::min(length, 0.2), root, velocity(step.slot % 4 == 0 ? 84 : 74, section.intensity, rng, 4.0));
+          break;
+        case 'O': {
+          const auto notes = tuned_power_chord(plan, chord, part.fret_position);
+          const int v = velocity(98, section.intensity, rng, 4.0);
+          for (std::size_t k = 0; k < notes.size(); ++k)
+            out.add(beat, length * 0.95, notes[k], v - 2 * static_cast<int>(k), static_cast<double>(k) * 0.003);
+          break;
+        }
+        default:
+          out.add(beat, length * 0.9, root + step.interval, velocity(88, section.intensity, rng, 4.0));
+          break;
+      }
+    }
   }
 }
 
@@ -211,6 +272,8 @@ void guitar_notes(const SongPlan& plan, const Part& part, NoteWriter& out) {
       case Pattern::GuitarArpeggio: arpeggio_section(plan, part, style, section, range, out); break;
       case Pattern::GuitarPick: pick_section(plan, part, style, section, range, out); break;
       case Pattern::GuitarPowerChords: power_section(plan, part, style, section, range, out); break;
+      case Pattern::GuitarRiff: riff_section(plan, part, section, range, out); break;
+      case Pattern::GuitarLead: guitar_lead_section(plan, part, s, out); break;
       default: break;
     }
   }

@@ -1,7 +1,8 @@
-// A sung-like lead line: two-bar phrases with breaths between them, chord tones on strong beats, steps
+// A sung-like lead line (a voice preset, or an instrument that stands in for one): two-bar phrases with breaths between them, chord tones on strong beats, steps
 // in between, a rhythm that recurs in every section of the same kind, and a higher register in choruses.
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 
 #include "unmix/synth/note_writer.h"
 
@@ -20,9 +21,15 @@ int usual_centre(int program) {
     case 56: return 70;  // trumpet
     case 40: return 76;  // violin
     case 22: return 72;  // harmonica
+    case 52:             // choir aahs
+    case 53:             // voice oohs
+    case 54:             // synth voice
+    case 85: return 65;  // voice lead: a singer's middle register
     default: return 72;  // synth leads
   }
 }
+
+bool sung_like(int program) { return program == 52 || program == 53 || program == 54 || program == 85 || program == 40; }
 
 // Onset slots (eighth notes) of a two-bar phrase; the last beat or more is left for breathing.
 std::vector<int> phrase_rhythm(Rng& rng, int beats_per_bar) {
@@ -80,7 +87,23 @@ void lead_notes(const SongPlan& plan, const Part& part, NoteWriter& out) {
         const int next_slot = i + 1 < rhythm.size() ? rhythm[i + 1] : std::min(slots, rhythm[i] + 4);
         const double length = 0.5 * (next_slot - rhythm[i]) * (i + 1 < rhythm.size() ? 0.95 : 1.0);
         const bool phrase_peak = i == rhythm.size() / 2;
-        out.add(beat, std::min(length, range.end - beat), key, velocity(phrase_peak ? 92 : 84, section.intensity, rng));
+        const auto placed =
+            out.add(beat, std::min(length, range.end - beat), key, velocity(phrase_peak ? 92 : 84, section.intensity, rng));
+        // Singers (and violins) sustain with vibrato once the note has settled; the wheel is centred again
+        // at every onset.
+        if (placed && sung_like(part.instrument.program)) {
+          out.bend(placed->start, 0.0);
+          const double seconds_long = static_cast<double>(placed->end - placed->start) / out.sample_rate();
+          if (seconds_long > 0.35) {
+            const double hz = rng.uniform(4.5, 6.5), depth = rng.uniform(0.1, 0.3), onset = rng.uniform(0.15, 0.3);
+            const auto step = static_cast<std::int64_t>(0.01 * out.sample_rate());
+            const auto first = placed->start + static_cast<std::int64_t>(onset * out.sample_rate());
+            for (std::int64_t t = first; t < placed->end - step; t += step) {
+              const double since = static_cast<double>(t - first) / out.sample_rate();
+              out.bend(t, depth * std::sin(2 * std::numbers::pi * hz * since) * std::min(1.0, since / 0.25));
+            }
+          }
+        }
       }
     }
   }

@@ -59,6 +59,7 @@ Audio render_part(const SoundfontSet& fonts, const SongPlan& plan, std::size_t p
   const int font_id = fluid_synth_sfload(fs, font_path.c_str(), 0);
   if (font_id == FLUID_FAILED) fail(font_path, "FluidSynth cannot load this soundfont");
   const int channel = part_channel(part);
+  fluid_synth_pitch_wheel_sens(fs, channel, kBendRange);  // the range the bends were written for
   if (fluid_synth_program_select(fs, channel, font_id, part.instrument.bank, part.instrument.program) != FLUID_OK)
     fail(font_path, std::string("has no preset ") + std::to_string(part.instrument.bank) + ":" +
                         std::to_string(part.instrument.program) + " (" + part.instrument.gm_name + ") for " + where);
@@ -89,6 +90,7 @@ Audio render_part(const SoundfontSet& fonts, const SongPlan& plan, std::size_t p
       case MidiEvent::Type::NoteOn: fluid_synth_noteon(fs, event.channel, event.data1, event.data2); break;
       case MidiEvent::Type::NoteOff: fluid_synth_noteoff(fs, event.channel, event.data1); break;
       case MidiEvent::Type::ControlChange: fluid_synth_cc(fs, event.channel, event.data1, event.data2); break;
+      case MidiEvent::Type::PitchBend: fluid_synth_pitch_bend(fs, event.channel, event.data1); break;
     }
   }
   render_until(plan.frames);

@@ -64,7 +64,36 @@ TEST(GpuOps, StftForwardAndInverseMatchCpu) {
         cpu_stft.inverse(ref, true, out_length, cpu_back.data());
         auto d_back = poisoned<float>(cpu_back.size(), kStream);
         gpu_stft.inverse(d_spec.data(), signals, ref.frames, true, out_length, d_back.data());
-        expect_close(d_back.download(kStream), cpu_back, kFloatBound, "istft length " + std::to_string(out_length));
+        const auto back = d_back.download(kStream);
+        // Where the window-square envelope is tiny (the last frame's fading edge) both sides divide float
+        // FFT round-off by it, so they are compared loosely there, tightly everywhere else, and past the
+        // last frame (zero padding) exactly.
+        const auto& w = cpu_stft.window();
+        const std::int64_t pad = 4096 / 2, hop = 1024;
+        std::vector<float> env(static_cast<std::size_t>(out_length), 0.f);
+        for (std::int64_t i = 0; i < out_length; ++i)
+          for (int t = 0; t < ref.frames; ++t) {
+            const std::int64_t k = i + pad - t * hop;
+            if (k >= 0 && k < 4096) env[static_cast<std::size_t>(i)] += w[static_cast<std::size_t>(k)] * w[static_cast<std::size_t>(k)];
+          }
+        std::vector<float> good_gpu, good_cpu;
+        float worst_edge = 0;
+        for (int sgn = 0; sgn < signals; ++sgn)
+          for (std::int64_t i = 0; i < out_length; ++i) {
+            const std::size_t at = static_cast<std::size_t>(sgn * out_length + i);
+            const float e = env[static_cast<std::size_t>(i)];
+            if (e >= 1e-3f) {
+              good_gpu.push_back(back[at]);
+              good_cpu.push_back(cpu_back[at]);
+            } else if (e > 0.f) {
+              worst_edge = std::max(worst_edge, std::abs(back[at] - cpu_back[at]));
+            } else {
+              ASSERT_EQ(back[at], 0.f) << "zero padding at sample " << i;
+              ASSERT_EQ(cpu_back[at], 0.f);
+            }
+          }
+        expect_close(good_gpu, good_cpu, kFloatBound, "istft length " + std::to_string(out_length));
+        EXPECT_LE(worst_edge, 0.05f) << "fading edge of the last frame";
       }
     }
   }
@@ -154,7 +183,8 @@ TEST(GpuOps, BatchNormWithActivationsMatchesCpu) {
         auto d_y = poisoned<float>(x.size(), kStream);
         gpu::launch_batchnorm_apply(d_x.data(), channels, n, d_mean.data(), d_inv.data(), d_gamma.data(),
                                     d_beta.data(), act, d_y.data(), kStream);
-        expect_close(d_y.download(kStream), as_vector(y_ref), kFloatBound, "bn forward " + tag);
+        const auto gpu_y = d_y.download(kStream);
+        expect_close(gpu_y, as_vector(y_ref), kFloatBound, "bn forward " + tag);
         expect_close(d_rm.download(kStream), rm, kFloatBound, "bn running mean " + tag);
         expect_close(d_rv.download(kStream), rv, kFloatBound, "bn running var " + tag);
 
@@ -163,7 +193,9 @@ TEST(GpuOps, BatchNormWithActivationsMatchesCpu) {
         const cpu::Mat<float> dym = as_mat(dy, channels, n);
         cpu::Mat<float> d_pre, dx_ref;
         if (act == Activation::Tanh) cpu::tanh_backward<float>(dym, y_ref, d_pre);
-        else if (act == Activation::Relu) cpu::relu_backward<float>(dym, bn_y, d_pre);
+        // ReLU's mask from the GPU's own forward: a value within rounding of 0 may fall on either side
+        // (the GPU fuses multiply-adds), and one flipped element would dominate the comparison.
+        else if (act == Activation::Relu) cpu::relu_backward<float>(dym, as_mat(gpu_y, channels, n), d_pre);
         else d_pre = dym;
         std::vector<float> dg(channels, 0.3f), db(channels, -0.1f);
         auto d_dg = to_device(dg, kStream), d_db = to_device(db, kStream), d_dy = to_device(dy, kStream);

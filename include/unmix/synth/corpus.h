@@ -25,6 +25,7 @@ struct CorpusOptions {
   int jobs = 0;          // worker threads; 0: one per hardware thread
   bool resume = false;   // keep track folders that already exist instead of refusing to start
   int sample_rate = 44100;
+  bool mastering = true;  // the mix bus (compressor, limiter, drawn loudness); off: today's plain sum
 };
 
 struct CorpusProgress {

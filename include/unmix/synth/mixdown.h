@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "unmix/audio.h"
+#include "unmix/synth/master.h"
 #include "unmix/synth/song_plan.h"
 
 namespace unmix::synth {
@@ -15,7 +16,8 @@ struct Mixdown {
   std::vector<double> render_rms;   // active RMS of each raw render
   std::vector<double> stem_gain;    // render -> stem factor before pan and mix_scale (level / render_rms)
   double mix_scale = 1;             // song-wide factor that puts the mix peak at plan.target_peak
-  float mix_peak = 0;               // max |mix| after scaling (<= 1)
+  float mix_peak = 0;               // max |mix| after scaling and mastering (<= 1)
+  MasterResult master;              // what the mix bus did (all zero when mastering is off)
 };
 
 // Brings every render to its planned level (relative to an active RMS of -20 dBFS) and pan, sums them,

@@ -2,12 +2,14 @@
 // A song as a plan: form, harmony, who plays what in which section and how each stem is mixed.
 // compose_song decides all of it from (corpus seed, song index) alone, so any song of a corpus can be
 // made on its own, in any order, on any thread.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "unmix/synth/harmony.h"
 #include "unmix/synth/instruments.h"
+#include "unmix/synth/master.h"
 
 namespace unmix::synth {
 
@@ -20,8 +22,13 @@ const char* section_name(SectionKind kind);
 enum class Pattern {
   Tacet,
   GuitarStrum, GuitarArpeggio, GuitarPick, GuitarPowerChords,
+  GuitarRiff,  // the song's palm-muted low-string riff with power-chord accents (the bass may double it)
+  GuitarLead,  // a lead line or solo: single notes with bends, slides and vibrato
   BassRoots, BassRootFifth, BassSyncopated, BassWalking, BassOctaves, BassWhole,
+  BassRiff,    // the song's riff, an octave below the guitars
   DrumsRock, DrumsPop, DrumsFourOnTheFloor, DrumsHalfTime, DrumsSwing, DrumsBallad, DrumsWaltz, DrumsTimeKeeping,
+  DrumsHardRock,  // eighths on a crash or open ride wash, pushed kicks
+  DrumsMetal,     // double kick sixteenths, crash/china on the beats
   KeysBlock, KeysBroken, KeysSustain,
   PadSustain,
   LeadMelody,
@@ -53,9 +60,22 @@ struct StemMix {
   int chorus_send = 0;  // CC93
 };
 
+// What a guitar plays in the arrangement: chords and riffs, or lines and solos on top.
+enum class GuitarRole { Rhythm, Lead };
+const char* guitar_role_name(GuitarRole role);  // "rhythm" / "lead"
+
+// A guitar tuning: every string `transpose` semitones from standard, the low string `drop` more.
+struct Tuning {
+  const char* name = "standard";
+  int transpose = 0;  // 0 standard, -2 D standard, -4 C standard, -5 B standard
+  int drop = 0;       // -2 for drop tunings (drop D: transpose 0, drop -2)
+  std::array<int, 6> strings() const;  // MIDI notes of the open strings, low first
+};
+
 struct Part {
   Role role = Role::Guitar;
   GuitarKind guitar_kind = GuitarKind::Acoustic;  // for Role::Guitar
+  GuitarRole guitar_role = GuitarRole::Rhythm;    // for Role::Guitar
   Instrument instrument;
   std::string component;                   // MedleyDB "component": "melody", "bass" or ""
   std::size_t soundfont = 0;               // index into the SoundfontSet the song was composed for
@@ -64,7 +84,10 @@ struct Part {
   int fret_position = 0;                   // guitars: where on the neck the chord shapes sit
   int register_offset = 0;                 // lead/keys: semitones from the instrument's usual register
   double timing_jitter_ms = 0;             // standard deviation of the humanized onset times
-  std::uint64_t seed = 0;                  // the part's own random stream
+  std::uint64_t seed = 0;                  // the part's own random stream: what it plays
+  std::uint64_t performance_seed = 0;      // how it is played: timing and velocity humanization
+  int double_of = -1;                      // a double-tracked guitar: index (in parts) of the part it doubles,
+                                           // same notes from the same seed, its own performance and tone
 };
 
 struct SongPlan {
@@ -72,7 +95,10 @@ struct SongPlan {
   std::uint64_t corpus_seed = 0;
   std::string track_id;          // <Artist>_<Title> without spaces, as MedleyDB names tracks
   std::string artist, title, genre;
+  std::string style;             // finer than MedleyDB's genre: "rock", "hard rock", "metal", "pop", ...
   int artist_index = 0;
+  Tuning tuning;                 // the guitars' tuning (the band plays in one)
+  std::uint64_t riff_seed = 0;   // the song's riff, shared by the guitars and a bass that doubles it
 
   double bpm = 120;
   int beats_per_bar = 4;
@@ -86,7 +112,8 @@ struct SongPlan {
 
   int sample_rate = 44100;
   std::int64_t frames = 0;  // exact song length
-  double target_peak = 0.9; // the mix is scaled so its peak is this
+  double target_peak = 0.9; // the mix is scaled so its peak is this (before mastering)
+  MasterSettings master;    // the mix bus; inactive: the mix is the scaled sum of the stems
   std::vector<Part> parts;  // one stem each
 
   double seconds_per_beat() const { return 60.0 / bpm; }
@@ -98,6 +125,7 @@ struct ComposeOptions {
   double seconds = 30;  // song length
   int sample_rate = 44100;
   std::vector<GuitarKind> guitar_kinds;  // which guitars may appear; empty: all
+  bool mastering = true;                 // bus compressor + limiter to a drawn loudness (see master.h)
 };
 
 // Song `index` of the corpus made with `options`. Soundfonts are drawn per stem from `fonts`, only
