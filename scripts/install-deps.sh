@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake make g++ pkg-config ccache
   libeigen3-dev libsndfile1-dev libsamplerate0-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
-  libfluidsynth-dev timgm6mb-soundfont libebur128-dev
+  libfluidsynth-dev timgm6mb-soundfont libebur128-dev libcairo2-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -55,7 +55,13 @@ std::vector<std::byte> serialize(const std::vector<Tensor>& tensors,
 // Typed helpers. make_* copy the values in; as_* require the exact dtype (unmix::Error otherwise).
 Tensor make_f32(std::string name, std::vector<std::int64_t> shape, std::span<const float> values);
 Tensor make_i64(std::string name, std::vector<std::int64_t> shape, std::span<const std::int64_t> values);
+// IEEE binary16, rounded to nearest even (half the size of F32: for shipped models); unmix::Error naming the
+// tensor when a value is not finite or beyond F16's range (|x| > 65504).
+Tensor make_f16(std::string name, std::vector<std::int64_t> shape, std::span<const float> values);
+bool fits_f16(std::span<const float> values);  // every value finite and within F16's range
 std::vector<float> as_f32(const Tensor& t);
+// F32 as stored, or F16 widened exactly to float; unmix::Error for any other dtype.
+std::vector<float> as_float(const Tensor& t);
 std::vector<std::int64_t> as_i64(const Tensor& t);
 
 std::string shape_string(std::span<const std::int64_t> shape);  // "[2, 3]"

@@ -169,8 +169,9 @@ UmxWeights load_model(const std::filesystem::path& dir, const std::string& targe
     expected.insert(entry.name);
     const st::Tensor* t = file.find(entry.name);
     if (!t) fail(weights_path, "missing tensor '" + entry.name + "'");
-    if (t->dtype != st::DType::F32)
-      fail(weights_path, "tensor '" + entry.name + "' has dtype " + std::string(st::dtype_name(t->dtype)) + ", expected F32");
+    if (t->dtype != st::DType::F32 && t->dtype != st::DType::F16)
+      fail(weights_path, "tensor '" + entry.name + "' has dtype " + std::string(st::dtype_name(t->dtype)) +
+                             ", expected F32 or F16");
     if (t->shape != entry.shape)
       fail(weights_path, "tensor '" + entry.name + "' has shape " + st::shape_string(t->shape) + ", expected " +
                              st::shape_string(entry.shape));
@@ -195,15 +196,15 @@ UmxWeights load_model(const std::filesystem::path& dir, const std::string& targe
 
   UmxWeights w(c);
   for (const auto& entry : w.table.entries()) {
-    const st::Tensor* t = file.find(entry.name);
-    std::memcpy(w.values.data() + entry.offset, t->data.data(), t->data.size());
+    const std::vector<float> values = st::as_float(*file.find(entry.name));
+    std::copy(values.begin(), values.end(), w.values.begin() + static_cast<std::ptrdiff_t>(entry.offset));
   }
   std::copy(std::begin(counters), std::end(counters), std::begin(w.num_batches_tracked));
   return w;
 }
 
 void save_model(const std::filesystem::path& dir, const std::string& target, const UmxWeights& weights,
-                const std::string& extra_json) {
+                const std::string& extra_json, WeightStorage storage) {
   const auto json_path = model_json_path(dir, target);
   const auto weights_path = model_weights_path(dir, target);
   const ModelConfig& c = weights.config;
@@ -233,8 +234,11 @@ void save_model(const std::filesystem::path& dir, const std::string& target, con
   args["target"] = target;
 
   std::vector<st::Tensor> tensors;
-  for (const auto& entry : weights.table.entries())
-    tensors.push_back(st::make_f32(entry.name, entry.shape, weights[entry.name]));
+  for (const auto& entry : weights.table.entries()) {
+    const auto values = weights[entry.name];
+    tensors.push_back(storage == WeightStorage::F16 && st::fits_f16(values) ? st::make_f16(entry.name, entry.shape, values)
+                                                                            : st::make_f32(entry.name, entry.shape, values));
+  }
   for (std::size_t i = 0; i < 3; ++i)
     tensors.push_back(st::make_i64(bn_counter_name(i), {}, std::span(&weights.num_batches_tracked[i], 1)));
 

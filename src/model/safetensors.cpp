@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -335,6 +336,39 @@ std::vector<T> typed_copy(const Tensor& t, DType want) {
 }  // namespace
 
 std::vector<float> as_f32(const Tensor& t) { return typed_copy<float>(t, DType::F32); }
+
+// _Float16 is IEEE binary16 with round-to-nearest-even conversions (GCC >= 12, Clang >= 15 on x86-64).
+static_assert(sizeof(_Float16) == 2);
+constexpr float kF16Max = 65504.0f;
+
+bool fits_f16(std::span<const float> values) {
+  return std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v) && std::abs(v) <= kF16Max; });
+}
+
+Tensor make_f16(std::string name, std::vector<std::int64_t> shape, std::span<const float> values) {
+  if (!fits_f16(values)) fail("tensor " + in_quotes(name), "has values that F16 cannot hold (non-finite or beyond 65504)");
+  Tensor t{std::move(name), DType::F16, std::move(shape), {}};
+  t.data.resize(values.size() * 2);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto h = static_cast<_Float16>(values[i]);
+    std::memcpy(t.data.data() + 2 * i, &h, 2);
+  }
+  return t;
+}
+
+std::vector<float> as_float(const Tensor& t) {
+  if (t.dtype == DType::F32) return as_f32(t);
+  if (t.dtype != DType::F16)
+    fail("tensor " + in_quotes(t.name), "dtype " + std::string(dtype_name(t.dtype)) + ", expected F32 or F16");
+  if (t.data.size() % 2 != 0) fail("tensor " + in_quotes(t.name), "byte size not a multiple of the element size");
+  std::vector<float> out(t.data.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    _Float16 h;
+    std::memcpy(&h, t.data.data() + 2 * i, 2);
+    out[i] = static_cast<float>(h);
+  }
+  return out;
+}
 std::vector<std::int64_t> as_i64(const Tensor& t) { return typed_copy<std::int64_t>(t, DType::I64); }
 
 }  // namespace unmix::safetensors

@@ -546,6 +546,26 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
     plan.parts.push_back(std::move(part));
   }
 
+  // Nobody plays: a song does not stop for a section, so the first rhythm guitar plays it.
+  for (std::size_t s = 0; s < plan.sections.size(); ++s) {
+    if (std::any_of(plan.parts.begin(), plan.parts.end(), [&](const Part& p) { return p.pattern_by_section[s] != Pattern::Tacet; }))
+      continue;
+    for (Part& p : plan.parts)
+      if (p.role == Role::Guitar && p.guitar_role == GuitarRole::Rhythm) {
+        const auto kind = static_cast<std::size_t>(plan.sections[s].kind);
+        // its pattern for this kind of section, or the verse's when it had chosen to rest in all of them
+        Pattern pattern = Pattern::Tacet;
+        for (std::size_t k = 0; k < plan.sections.size() && pattern == Pattern::Tacet; ++k)
+          if (static_cast<std::size_t>(plan.sections[k].kind) == kind) pattern = p.pattern_by_section[k];
+        for (std::size_t k = 0; k < plan.sections.size() && pattern == Pattern::Tacet; ++k) pattern = p.pattern_by_section[k];
+        p.pattern_by_section[s] = pattern;
+        break;
+      }
+  }
+  // A double-tracked part follows its first take there too.
+  for (Part& p : plan.parts)
+    if (p.double_of >= 0) p.pattern_by_section = plan.parts[static_cast<std::size_t>(p.double_of)].pattern_by_section;
+
   // A bass that doubles the riff wherever a rhythm guitar plays it.
   for (std::size_t s = 0; s < plan.sections.size() && bass_doubles_riff; ++s) {
     const bool riff = std::any_of(plan.parts.begin(), plan.parts.end(), [&](const Part& p) {

@@ -2,6 +2,7 @@
 // Hostile-input cases write raw bytes and require a one-line unmix::Error naming the file.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "test_support.h"
 #include "unmix/error.h"
 #include "unmix/model_dir.h"
+#include "unmix/umx_cpu.h"
 #include "unmix/safetensors.h"
 
 namespace {
@@ -275,6 +277,44 @@ TEST(ModelDir, SaveLoadRoundTripIsExact) {
   EXPECT_EQ(unmix::load_model(dir, "guitar").values, w2.values);
 }
 
+// Shipped models are stored in F16 where the values fit: half the file, float32 compute, values within
+// F16 rounding, and a tensor F16 cannot hold kept in F32.
+TEST(ModelDir, HalfPrecisionStorageLoadsWithinRounding) {
+  const auto dir = temp_dir("model-f16");
+  unmix::UmxWeights w{unmix::ModelConfig{}};
+  w.init_synthetic(6);
+  w["input_scale"][3] = 1.0e6f;  // a near-silent bin's 1/std: beyond F16's range
+  unmix::save_model(dir, "f32", w);
+  unmix::save_model(dir, "f16", w, {}, unmix::WeightStorage::F16);
+  const auto f32_bytes = fs::file_size(dir / "f32.safetensors"), f16_bytes = fs::file_size(dir / "f16.safetensors");
+  std::printf("  default-size model: F32 %.1f MB, F16 %.1f MB\n", static_cast<double>(f32_bytes) / 1e6, static_cast<double>(f16_bytes) / 1e6);
+  EXPECT_LT(f16_bytes, f32_bytes * 51 / 100);
+  const auto file = st::read(dir / "f16.safetensors");
+  EXPECT_EQ(file.find("fc1.weight")->dtype, st::DType::F16);
+  EXPECT_EQ(file.find("input_scale")->dtype, st::DType::F32);
+  const auto r = unmix::load_model(dir, "f16");
+  ASSERT_EQ(r.values.size(), w.values.size());
+  for (std::size_t i = 0; i < w.values.size(); ++i) {
+    const float a = w.values[i], b = r.values[i];
+    // binary16 keeps 11 significant bits; below 2^-14 it is subnormal with an absolute step of 2^-24
+    ASSERT_LE(std::abs(a - b), std::max(std::abs(a) * 0x1p-11f, 0x1p-24f)) << "value " << i;
+  }
+  EXPECT_EQ(r["input_scale"][3], 1.0e6f);
+  // the same model's forward in float32 from either file stays close
+  unmix::UmxWeights a = unmix::load_model(dir, "f32"), b = r;
+  const int frames = 20;
+  std::vector<float> mix(static_cast<std::size_t>(frames) * a.config.output_features());
+  for (std::size_t i = 0; i < mix.size(); ++i) mix[i] = static_cast<float>((i * 7919) % 1000) / 500.0f;
+  std::vector<float> out_a(mix.size()), out_b(mix.size());
+  unmix::UmxCpu(a).forward(mix.data(), frames, 1, unmix::Mode::Eval, out_a.data());
+  unmix::UmxCpu(b).forward(mix.data(), frames, 1, unmix::Mode::Eval, out_b.data());
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < mix.size(); ++i) num += (out_a[i] - out_b[i]) * (out_a[i] - out_b[i]), den += out_a[i] * out_a[i];
+  std::printf("  forward from F16 storage vs F32: relative error %.2e\n", std::sqrt(num / den));
+  EXPECT_LT(std::sqrt(num / den), 5e-3);
+  EXPECT_THROW(st::make_f16("x", {1}, std::vector<float>{1e5f}), unmix::Error);
+}
+
 TEST(ModelDir, DefaultSizedModelRoundTrip) {
   const auto dir = temp_dir("model-default");
   unmix::UmxWeights w{unmix::ModelConfig{}};
@@ -357,7 +397,7 @@ TEST_F(ModelDirHostile, WrongDtype) {
   t.dtype = st::DType::F64;
   t.shape.back() /= 2;  // keep the byte count consistent so only the dtype is wrong
   rewrite();
-  expect_load_error(weights(), "tensor 'fc1.weight' has dtype F64, expected F32");
+  expect_load_error(weights(), "tensor 'fc1.weight' has dtype F64, expected F32 or F16");
 }
 
 TEST_F(ModelDirHostile, WrongShape) {
