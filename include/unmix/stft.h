@@ -4,10 +4,9 @@
 // overlap-add divided by the summed squared window.
 //   center = false: frames start at sample 0 (openunmix's training encoder).
 //   center = true : the signal is reflect-padded by n_fft / 2 on both sides first (openunmix's Separator).
-// FFTs are Eigen's FFT module (unsupported/Eigen/FFT) with its built-in KISS FFT backend: Eigen is already
-// a dependency, the backend is permissively licensed, handles any length, and its real-input path
-// computes the half spectrum directly; FFTW would be faster but is GPL and the STFT is a small part of
-// the work next to the model.
+// FFTs are pocketfft's (third_party/pocketfft, BSD, numpy's and scipy's FFT): batched real transforms over
+// many frames at once, about 2.5x faster than the KISS FFT bundled with Eigen for 4096 points, any length;
+// FFTW would be faster still but is GPL. (The STFT is a quarter of a CPU training step.)
 #include <complex>
 #include <cstdint>
 #include <vector>
@@ -51,10 +50,8 @@ class Stft {
   void inverse(const ComplexSpectrogram& spec, bool center, std::int64_t length, float* planar) const;
 
  private:
-  struct Impl;
   int n_fft_, n_hop_;
   std::vector<float> window_;
-  Impl* impl_;
 };
 
 // |X| per bin, same layout as the spectrogram: [channels][frames][bins].
