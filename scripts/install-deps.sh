@@ -7,6 +7,7 @@ packages=(
   cmake make g++ pkg-config ccache
   libeigen3-dev libsndfile1-dev libsamplerate0-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libfluidsynth-dev timgm6mb-soundfont libebur128-dev libcairo2-dev
+  liblilv-dev lv2-dev guitarix-lv2 lsp-plugins-lv2 x42-plugins
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 
