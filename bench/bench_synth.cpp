@@ -1,7 +1,9 @@
-// Synthetic corpus speed: composing, rendering one 30 s song stem by stem per soundfont, mixing, and
-// writing a song to disk. Counter "realtime" is seconds of song made per second of wall time, one thread.
+// Synthetic corpus speed: composing, rendering one 30 s song stem by stem per soundfont, and the whole
+// generator (renders, LV2 channel strips, mix, mastering, writing) with the plugins off and on. Counter
+// "realtime" is seconds of song made per second of wall time, one thread.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <unistd.h>
@@ -65,23 +67,37 @@ void BM_RenderSong(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderSong)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void BM_MixAndWriteSong(benchmark::State& state) {
+// The whole generator on one thread: compose, render, the channel strips (LV2 chains when on), mix,
+// master and write, for 30 s songs. Arg: plugins (0 off, 1 on). Counter realtime: seconds of song per second
+// on one core.
+void BM_GenerateSong(benchmark::State& state) {
   if (font_count() == 0) return state.SkipWithError("no GM soundfont installed");
   const SoundfontSet& fonts = font_set(0);
-  const SongPlan plan = compose_song({3, kSeconds, 44100, {}}, fonts, 0);
-  std::vector<Audio> renders;
-  for (std::size_t p = 0; p < plan.parts.size(); ++p) renders.push_back(render_part(fonts, plan, p));
+  const bool plugins = state.range(0) != 0;
+  state.SetLabel(plugins ? "plugins and mastering" : "FluidSynth renders, no mastering");
   const auto dir = std::filesystem::temp_directory_path() / ("unmix-bench-synth-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
+  int index = 0;
+  double place_seconds = 0;
   for (auto _ : state) {
+    ComposeOptions options{4, kSeconds, 44100, {}, plugins, plugins};
+    const SongPlan plan = compose_song(options, fonts, index++ % 8);
+    std::vector<PlacedStem> stems;
+    for (std::size_t p = 0; p < plan.parts.size(); ++p) {
+      Audio render = render_part(fonts, plan, p);
+      const auto t0 = std::chrono::steady_clock::now();
+      stems.push_back(place_stem(plan, p, std::move(render)));
+      place_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
     std::filesystem::remove_all(dir / plan.track_id);
-    write_song(dir / plan.track_id, plan, fonts, renders);
+    write_song(dir / plan.track_id, plan, fonts, std::move(stems));
   }
   std::filesystem::remove_all(dir);
-  state.counters["realtime"] = benchmark::Counter(static_cast<double>(state.iterations()) * kSeconds, benchmark::Counter::kIsRate);
-  state.counters["stems"] = static_cast<double>(plan.parts.size());
+  const double songs = static_cast<double>(state.iterations());
+  state.counters["realtime"] = benchmark::Counter(songs * kSeconds, benchmark::Counter::kIsRate);
+  state.counters["strip_s/song"] = place_seconds / songs;  // channel strips (plugins) per song
 }
-BENCHMARK(BM_MixAndWriteSong)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_GenerateSong)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
 
 }  // namespace
 

@@ -71,7 +71,11 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("-j,--jobs", options.jobs, "worker threads (0: one per core)")->capture_default_str();
   app.add_flag("--resume", options.resume, "keep songs whose folders already exist and render the rest");
-  bool no_mastering = false;
+  bool no_mastering = false, no_plugins = false;
+  app.add_flag("--no-plugins", no_plugins,
+               "no LV2 processing: guitars as FluidSynth renders them (the GM distortion presets), no amps, cabinets, "
+               "effects or per-stem EQ and compression");
+  app.add_flag("--raw", options.raw, "also write each stem's dry render (before any plugin) to <Track>_RAW/");
   app.add_flag("--no-mastering", no_mastering,
                "leave the mix unmastered: no bus compressor and limiter, peaks scaled to a drawn level as before");
   app.add_flag("--list-soundfonts", list_fonts, "print the GM soundfonts found on this machine and exit");
@@ -85,6 +89,7 @@ int main(int argc, char** argv) {
     }
     if (options.out.empty()) unmix::fail("--out", "missing: name the output folder");
     options.mastering = !no_mastering;
+    options.plugins = !no_plugins;
     for (const std::string& g : guitars) {
       const auto kind = parse_guitar_kind(g);
       if (!kind) unmix::fail("--guitar", "unknown guitar kind '" + g + "' (use acoustic, clean or distorted)");

@@ -71,7 +71,7 @@ Spectrogram spectrogram(const Audio& a, const SpectrogramOptions& o) {
 }
 
 struct Layout {
-  double left = 70, right = 90, top = 16, bottom = 44, gap = 30, title = 0;
+  double left = 70, right = 90, top = 24, bottom = 44, gap = 30, title = 0;
 };
 
 void text(cairo_t* cr, double x, double y, const std::string& s, double size, double align_x = 0, double align_y = 0) {

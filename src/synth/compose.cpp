@@ -87,7 +87,7 @@ const std::vector<std::vector<int>>& progressions(Mode mode) {
 }
 
 constexpr std::uint64_t kSongTag = 0x50a6, kPartTag = 0x9a27, kFontTag = 0xf047, kArtistGenreTag = 0x6e7e,
-                        kMasterTag = 0x3a57;
+                        kMasterTag = 0x3a57, kEffectsTag = 0xeff5;
 
 struct Activity {
   double intro, verse, chorus, bridge, outro;
@@ -445,7 +445,8 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
     part.performance_seed = part_rng.next();
     switch (want.role) {
       case Role::Guitar:
-        part.instrument = melodic_instrument(part_rng.pick(guitar_programs(want.kind)));
+        // With amp models the distorted guitars are played clean (or muted) into the amp, as a DI would be.
+        part.instrument = melodic_instrument(part_rng.pick(guitar_programs(want.kind, options.plugins)));
         part.fret_position = want.kind == GuitarKind::Acoustic ? (part_rng.chance(0.7) ? 0 : part_rng.integer(2, 7))
                              : plan.style == "metal"            ? part_rng.integer(0, 5)
                                                                 : part_rng.integer(0, 9);
@@ -533,6 +534,11 @@ SongPlan compose_song(const ComposeOptions& options, const SoundfontSet& fonts, 
     ensure_playing(part, plan.sections, plan.bars, min_share, fallback);
 
     part.mix = draw_mix(part_rng, want.role, want.kind);
+    if (options.plugins) {
+      part.effects = draw_effects(Rng::derive(options.seed, {kEffectsTag, song, b}).next(), part, plan.style);
+      // a guitar's room and modulation come from its own chain, not FluidSynth's
+      if (want.role == Role::Guitar) part.mix.reverb = part.mix.chorus = false;
+    }
     if (want.double_of >= 0) {
       // The second take of the same part: the same notes (same seed, patterns and neck position), played
       // again (its own performance seed) on its own guitar and tone.

@@ -19,6 +19,8 @@
 #include "unmix/synth/mixdown.h"
 #include "unmix/synth/render.h"
 
+#include <cmath>
+
 namespace unmix::synth {
 
 namespace fs = std::filesystem;
@@ -55,7 +57,8 @@ void check_options(const CorpusOptions& o) {
 
 }  // namespace
 
-void write_song(const fs::path& track_dir, const SongPlan& plan, const SoundfontSet& fonts, std::vector<Audio> renders) {
+void write_song(const fs::path& track_dir, const SongPlan& plan, const SoundfontSet& fonts, std::vector<PlacedStem> stems,
+                const std::vector<Audio>& raw) {
   std::error_code ec;
   if (fs::exists(track_dir, ec)) fail(track_dir, "already exists");
   const fs::path temp = track_dir.parent_path() / (kTempPrefix + std::to_string(::getpid()) + "-" + track_dir.filename().string());
@@ -71,13 +74,25 @@ void write_song(const fs::path& track_dir, const SongPlan& plan, const Soundfont
   fs::create_directories(temp / stem_dir_name(plan.track_id), ec);
   if (ec) fail(temp, "cannot create folder: " + ec.message());
 
-  Mixdown mixdown = mix_stems(plan, std::move(renders));
+  Mixdown mixdown = mix_stems(plan, std::move(stems));
   mixdown.master = master_stems(plan.master, mixdown.stems, mixdown.mix);
   if (plan.master.active) mixdown.mix_peak = mixdown.master.peak;
   for (std::size_t p = 0; p < mixdown.stems.size(); ++p)
     write_audio(temp / stem_dir_name(plan.track_id) / stem_filename(plan.track_id, static_cast<int>(p) + 1),
                 mixdown.stems[p], SampleFormat::Float32);
   write_audio(temp / mix_filename(plan.track_id), mixdown.mix, SampleFormat::Float32);
+  if (!raw.empty()) {
+    // MedleyDB's RAW folder: each stem's dry render (FluidSynth's output, before any plugin and unpanned),
+    // at its stem's planned level and the song-wide scale, not mastered
+    fs::create_directories(temp / raw_dir_name(plan.track_id), ec);
+    if (ec) fail(temp, "cannot create folder: " + ec.message());
+    for (std::size_t p = 0; p < raw.size(); ++p) {
+      Audio dry = raw[p];
+      for (float& v : dry.samples) v = static_cast<float>(v * mixdown.mix_scale);
+      write_audio(temp / raw_dir_name(plan.track_id) / raw_filename(plan.track_id, static_cast<int>(p) + 1), dry,
+                  SampleFormat::Float32);
+    }
+  }
   const fs::path yaml_path = temp / metadata_filename(plan.track_id);
   {
     std::ofstream yaml(yaml_path, std::ios::binary);
@@ -107,7 +122,8 @@ CorpusResult synthesize_corpus(const CorpusOptions& options, const std::atomic<b
   remove_stale_temporaries(options.out);
 
   // Plan everything first: cheap, and it finds name clashes and existing folders before hours of work.
-  ComposeOptions compose{options.seed, options.seconds, options.sample_rate, options.guitar_kinds, options.mastering};
+  ComposeOptions compose{options.seed, options.seconds, options.sample_rate, options.guitar_kinds, options.mastering,
+                         options.plugins};
   CorpusResult result;
   for (std::size_t f = 0; f < fonts.size(); ++f) result.soundfonts.push_back(fonts.name(f));
   std::vector<SongPlan> plans;
@@ -130,10 +146,12 @@ CorpusResult synthesize_corpus(const CorpusOptions& options, const std::atomic<b
   std::vector<Task> tasks;
   for (std::size_t s = 0; s < plans.size(); ++s)
     for (std::size_t p = 0; p < plans[s].parts.size(); ++p) tasks.push_back({s, p});
-  std::vector<std::vector<Audio>> renders(plans.size());
+  std::vector<std::vector<PlacedStem>> renders(plans.size());
+  std::vector<std::vector<Audio>> raw(plans.size());
   std::vector<int> remaining(plans.size());
   for (std::size_t s = 0; s < plans.size(); ++s) {
     renders[s].resize(plans[s].parts.size());
+    if (options.raw) raw[s].resize(plans[s].parts.size());
     remaining[s] = static_cast<int>(plans[s].parts.size());
   }
   std::vector<char> written(plans.size(), 0);
@@ -156,23 +174,36 @@ CorpusResult synthesize_corpus(const CorpusOptions& options, const std::atomic<b
         if (t >= tasks.size()) break;
         const Task task = tasks[t];
         Audio audio = render_part(fonts, plans[task.song], task.part, &halt);
+        Audio dry;
+        if (options.raw) {
+          // the dry render at the level the stem is placed at (before the song-wide scale)
+          dry = audio;
+          const double gain = kStemReferenceRms / std::max(active_rms(dry), 1e-12) *
+                              std::pow(10.0, plans[task.song].parts[task.part].mix.level_db / 20.0);
+          for (float& v : dry.samples) v = static_cast<float>(v * gain);
+        }
+        PlacedStem stem = place_stem(plans[task.song], task.part, std::move(audio));
         bool last = false;
         {
           std::lock_guard lock(mutex);
-          renders[task.song][task.part] = std::move(audio);
+          renders[task.song][task.part] = std::move(stem);
+          if (options.raw) raw[task.song][task.part] = std::move(dry);
           last = --remaining[task.song] == 0;
           ++state.stems_done;
         }
         changed.notify_all();
         if (!last) continue;
         // Every stem of this song is in: finish it, even if a stop was requested meanwhile.
-        std::vector<Audio> stems;
+        std::vector<PlacedStem> stems;
+        std::vector<Audio> dry_stems;
         {
           std::lock_guard lock(mutex);
           stems = std::move(renders[task.song]);
           renders[task.song].clear();
+          dry_stems = std::move(raw[task.song]);
+          raw[task.song].clear();
         }
-        write_song(options.out / plans[task.song].track_id, plans[task.song], fonts, std::move(stems));
+        write_song(options.out / plans[task.song].track_id, plans[task.song], fonts, std::move(stems), dry_stems);
         {
           std::lock_guard lock(mutex);
           written[task.song] = 1;

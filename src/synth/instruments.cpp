@@ -112,11 +112,11 @@ Instrument drum_kit(int program) {
   fail("instruments", "drum kit " + std::to_string(program) + " is not one the corpus uses");
 }
 
-std::vector<int> guitar_programs(GuitarKind kind) {
+std::vector<int> guitar_programs(GuitarKind kind, bool amp_models) {
   switch (kind) {
     case GuitarKind::Acoustic: return {24, 25};
     case GuitarKind::CleanElectric: return {26, 27};
-    case GuitarKind::DistortedElectric: return {29, 30};
+    case GuitarKind::DistortedElectric: return amp_models ? std::vector<int>{27, 27, 28, 29} : std::vector<int>{29, 30};
   }
   return {};
 }

@@ -48,12 +48,38 @@ void emit_reverb_chorus(YAML::Emitter& y, const StemMix& mix) {
   y << YAML::EndMap;
 }
 
+void emit_chain(YAML::Emitter& y, const char* key, const std::vector<PluginSetting>& chain) {
+  y << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+  for (const PluginSetting& p : chain) {
+    y << YAML::BeginMap << YAML::Key << "uri" << YAML::Value << p.uri;
+    y << YAML::Key << "controls" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [symbol, value] : p.controls) y << YAML::Key << symbol << YAML::Value << number(value, 6);
+    y << YAML::EndMap << YAML::EndMap;
+  }
+  y << YAML::EndSeq;
+}
+
+void emit_effects(YAML::Emitter& y, const StemEffects& e) {
+  y << YAML::Key << "effects" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "active" << YAML::Value << !e.empty();
+  if (!e.empty()) {
+    y << YAML::Key << "chain" << YAML::Value << e.chain;
+    y << YAML::Key << "host" << YAML::Value << "LV2 through lilv, 44.1 kHz blocks of 256, fresh instances per stem";
+    emit_chain(y, "insert", e.insert);
+    emit_chain(y, "send", e.send);
+    emit_chain(y, "mix", e.mix);
+  }
+  y << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string mix_filename(const std::string& track) { return track + "_MIX.wav"; }
 std::string stem_dir_name(const std::string& track) { return track + "_STEMS"; }
 std::string stem_filename(const std::string& track, int number) { return track + "_STEM_" + two_digits(number) + ".wav"; }
 std::string metadata_filename(const std::string& track) { return track + "_METADATA.yaml"; }
+std::string raw_dir_name(const std::string& track) { return track + "_RAW"; }
+std::string raw_filename(const std::string& track, int number) { return track + "_RAW_" + two_digits(number) + "_01.wav"; }
 
 std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts, const Mixdown& mixdown) {
   const std::string& track = plan.track_id;
@@ -69,7 +95,7 @@ std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts,
   y << YAML::Key << "mix_filename" << YAML::Value << mix_filename(track);
   y << YAML::Key << "origin" << YAML::Value << "Synthetic";
   y << YAML::Key << "producer" << YAML::Value << YAML::SingleQuoted << "";
-  y << YAML::Key << "raw_dir" << YAML::Value << track + "_RAW";
+  y << YAML::Key << "raw_dir" << YAML::Value << raw_dir_name(track);
   y << YAML::Key << "stem_dir" << YAML::Value << stem_dir_name(track);
   y << YAML::Key << "stems" << YAML::Value << YAML::BeginMap;
   for (std::size_t p = 0; p < plan.parts.size(); ++p) {
@@ -86,7 +112,7 @@ std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts,
     y << YAML::Key << "instrument" << YAML::Value << label;
     y << YAML::Key << "raw" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "R01" << YAML::Value << YAML::BeginMap;
-    y << YAML::Key << "filename" << YAML::Value << track + "_RAW_" + two_digits(n) + "_01.wav";
+    y << YAML::Key << "filename" << YAML::Value << raw_filename(track, n);
     y << YAML::Key << "instrument" << YAML::Value << label;
     y << YAML::EndMap << YAML::EndMap;
 
@@ -117,6 +143,7 @@ std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts,
     y << YAML::Key << "pan_gains" << YAML::Value << YAML::Flow << YAML::BeginSeq << number(pan[0]) << number(pan[1])
       << YAML::EndSeq;
     emit_reverb_chorus(y, part.mix);
+    emit_effects(y, part.effects);
     y << YAML::EndMap;  // synthesis
     y << YAML::EndMap;  // SNN
   }
@@ -154,7 +181,9 @@ std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts,
   y << YAML::EndSeq;
   y << YAML::Key << "level_reference" << YAML::Value << "level_db 0 = active RMS of -20 dBFS before mix_scale";
   y << YAML::Key << "pan_law" << YAML::Value << "constant-power balance, unity at centre";
-  y << YAML::Key << "stem_scaling" << YAML::Value << "stem = render * gain * pan_gains * mix_scale";
+  y << YAML::Key << "stem_scaling" << YAML::Value
+    << "stem = level(send/mix chains(pan(insert chain(render at -20 dBFS)))) * mix_scale (* bus gain when mastered); "
+       "level: active RMS at level_db re -20 dBFS";
   y << YAML::Key << "mix" << YAML::Value << "float32 sum of the stems in stem order";
   y << YAML::Key << "target_peak" << YAML::Value << number(plan.target_peak);
   y << YAML::Key << "mix_scale" << YAML::Value << number(mixdown.mix_scale);
@@ -167,10 +196,10 @@ std::string track_metadata_yaml(const SongPlan& plan, const SoundfontSet& fonts,
     y << YAML::Key << "method" << YAML::Value
       << "one stereo-linked gain curve (glue compressor x makeup x look-ahead limiter) computed from the mix and "
          "multiplied into every stem, so the stems still sum to the mix";
-    y << YAML::Key << "target_lufs" << YAML::Value << number(m.target_lufs, 4);
-    y << YAML::Key << "lufs_before" << YAML::Value << number(r.lufs_before, 4);
-    y << YAML::Key << "lufs" << YAML::Value << number(r.lufs_after, 4);
-    y << YAML::Key << "ceiling_dbfs" << YAML::Value << number(m.ceiling_db, 4);
+    y << YAML::Key << "target_lufs" << YAML::Value << number(m.target_lufs, 6);
+    y << YAML::Key << "lufs_before" << YAML::Value << number(r.lufs_before, 6);
+    y << YAML::Key << "lufs" << YAML::Value << number(r.lufs_after, 7);
+    y << YAML::Key << "ceiling_dbfs" << YAML::Value << number(m.ceiling_db, 7);
     y << YAML::Key << "peak" << YAML::Value << number(r.peak);
     y << YAML::Key << "makeup_db" << YAML::Value << number(r.makeup_db, 4);
     y << YAML::Key << "compressor" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "threshold_db_over_loudness"

@@ -6,12 +6,13 @@
 #include <numbers>
 
 #include "unmix/error.h"
+#include "unmix/fx/lv2.h"
 
 namespace unmix::synth {
 
 namespace {
 
-constexpr double kReferenceRms = 0.1;  // -20 dBFS: where a stem at level 0 dB sits while it plays
+constexpr double kReferenceRms = kStemReferenceRms;
 
 float peak_of(const Audio& audio) {
   float peak = 0;
@@ -60,49 +61,80 @@ Audio sum_stems(std::span<const Audio> stems) {
   return mix;
 }
 
-Mixdown mix_stems(const SongPlan& plan, std::vector<Audio> renders) {
-  if (renders.size() != plan.parts.size()) fail(plan.track_id, "renders do not match the plan's parts");
-  Mixdown out;
-  std::vector<std::array<double, 2>> channel_gain;
-  for (std::size_t p = 0; p < renders.size(); ++p) {
-    const double rms = active_rms(renders[p]);
-    // Anything this quiet while playing is a missing preset or an empty part, not music.
-    if (!(rms > 1e-5))
-      fail(plan.track_id, "stem " + std::to_string(p + 1) + " (" + plan.parts[p].instrument.gm_name + ") is silent");
-    const double gain = kReferenceRms / rms * std::pow(10.0, plan.parts[p].mix.level_db / 20.0);
-    const auto pan = pan_gains(plan.parts[p].mix.pan);
-    out.render_rms.push_back(rms);
-    out.stem_gain.push_back(gain);
-    channel_gain.push_back({gain * pan[0], gain * pan[1]});
+namespace {
+
+void apply_chain(const std::vector<PluginSetting>& chain, Audio& audio, const std::string& where) {
+  for (const PluginSetting& setting : chain) {
+    try {
+      fx::Lv2Effect effect(setting.uri, audio.sample_rate, audio.channels);
+      for (const auto& [symbol, value] : setting.controls) effect.set(symbol, value);
+      effect.run(audio);
+    } catch (const Error& e) {
+      fail(where, e.what());
+    }
   }
-  // The scale is measured on the balanced mix and then folded into every stem's gain before the final
-  // sum, so the written stems still add up to the written mix.
-  Audio balanced = renders[0];
-  std::fill(balanced.samples.begin(), balanced.samples.end(), 0.0f);
+}
+
+void scale(Audio& audio, double gain) {
+  for (float& x : audio.samples) x = static_cast<float>(x * gain);
+}
+
+}  // namespace
+
+PlacedStem place_stem(const SongPlan& plan, std::size_t p, Audio render) {
+  const Part& part = plan.parts.at(p);
+  const std::string where = plan.track_id + " stem " + std::to_string(p + 1) + " (" + part.instrument.gm_name + ")";
+  PlacedStem out;
+  out.render_rms = active_rms(render);
+  // Anything this quiet while playing is a missing preset or an empty part, not music.
+  if (!(out.render_rms > 1e-5)) fail(where, "is silent");
+  Audio x = std::move(render);
+  const StemEffects& fx = part.effects;
+  if (!fx.insert.empty()) {
+    // a guitar's DI is one channel; an amp expects it at a studio level
+    if (part.role == Role::Guitar) x = to_channels(x, 1);
+    scale(x, kReferenceRms / std::max(active_rms(x), 1e-12));
+    apply_chain(fx.insert, x, where);
+  }
+  if (x.channels == 1) x = to_channels(x, 2);
+  const auto pan = pan_gains(part.mix.pan);
+  for (int c = 0; c < 2; ++c) {
+    float* y = x.channel(c);
+    for (std::int64_t i = 0; i < x.frames; ++i) y[i] = static_cast<float>(y[i] * pan[static_cast<std::size_t>(c)]);
+  }
+  if (!fx.send.empty() || !fx.mix.empty()) {
+    // effects and the mix compressor work on the stem at its reference level
+    scale(x, kReferenceRms / std::max(active_rms(x), 1e-12));
+    apply_chain(fx.send, x, where);
+    apply_chain(fx.mix, x, where);
+  }
+  const double rms = active_rms(x);
+  if (!(rms > 1e-6)) fail(where, "is silent after its effects");
+  out.gain = kReferenceRms / rms * std::pow(10.0, part.mix.level_db / 20.0);
+  scale(x, out.gain);
+  out.audio = std::move(x);
+  return out;
+}
+
+Mixdown mix_stems(const SongPlan& plan, std::vector<PlacedStem> placed) {
+  if (placed.size() != plan.parts.size()) fail(plan.track_id, "stems do not match the plan's parts");
+  Mixdown out;
+  std::vector<Audio> stems;
+  for (PlacedStem& s : placed) {
+    out.render_rms.push_back(s.render_rms);
+    out.stem_gain.push_back(s.gain);
+    stems.push_back(std::move(s.audio));
+  }
+  // The scale is measured on the balanced mix and then applied to every stem before the final sum, so
+  // the written stems still add up to the written mix.
   float stem_peak = 0;
-  for (std::size_t p = 0; p < renders.size(); ++p)
-    for (int c = 0; c < balanced.channels; ++c) {
-      const double g = channel_gain[p][static_cast<std::size_t>(std::min(c, 1))];
-      const float* x = renders[p].channel(c);
-      float* y = balanced.channel(c);
-      for (std::int64_t i = 0; i < balanced.frames; ++i) {
-        const auto v = static_cast<float>(x[i] * g);
-        stem_peak = std::max(stem_peak, std::abs(v));
-        y[i] += v;
-      }
-    }
-  const float balanced_peak = peak_of(balanced);
-  balanced = Audio();
-  double scale = plan.target_peak / std::max(balanced_peak, 1e-12f);
-  scale = std::min(scale, 0.99 / std::max(stem_peak, 1e-12f));
-  out.mix_scale = scale;
-  for (std::size_t p = 0; p < renders.size(); ++p)
-    for (int c = 0; c < renders[p].channels; ++c) {
-      const double g = channel_gain[p][static_cast<std::size_t>(std::min(c, 1))] * scale;
-      float* x = renders[p].channel(c);
-      for (std::int64_t i = 0; i < renders[p].frames; ++i) x[i] = static_cast<float>(x[i] * g);
-    }
-  out.stems = std::move(renders);
+  for (const Audio& s : stems) stem_peak = std::max(stem_peak, peak_of(s));
+  const float balanced_peak = peak_of(sum_stems(stems));
+  double factor = plan.target_peak / std::max(balanced_peak, 1e-12f);
+  factor = std::min(factor, 0.99 / std::max(stem_peak, 1e-12f));
+  out.mix_scale = factor;
+  for (Audio& s : stems) scale(s, factor);
+  out.stems = std::move(stems);
   out.mix = sum_stems(out.stems);
   out.mix_peak = peak_of(out.mix);
   if (!(out.mix_peak <= 1.0f)) fail(plan.track_id, "mix peak " + std::to_string(out.mix_peak) + " exceeds full scale");

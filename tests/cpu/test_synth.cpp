@@ -13,8 +13,10 @@
 #include "test_support.h"
 #include "unmix/audio.h"
 #include "unmix/error.h"
+#include "unmix/dsp/loudness.h"
 #include "unmix/synth/corpus.h"
 #include "unmix/synth/metadata.h"
+#include "unmix/synth/mixdown.h"
 
 using namespace unmix;
 using namespace unmix::synth;
@@ -228,6 +230,107 @@ TEST_F(SynthCorpus, MetadataFollowsMedleyDbAndRecordsTheMix) {
     EXPECT_GT(meta["synthesis"]["mix_scale"].as<double>(), 0.0);
   }
   for (std::string_view label : all_labels()) EXPECT_TRUE(kMedleyDbLabels.count(std::string(label))) << label;
+}
+
+// The realism features: processed guitars (effects chains in the metadata), a mastered mix at its drawn
+// loudness with peaks at the ceiling, the arrangement fields, all recorded per song and stem.
+TEST_F(SynthCorpus, RecordsTheStudioChainAndTheMasterAndReachesTheLoudness) {
+  int processed_guitars = 0;
+  for (const std::string& track : made().tracks_written) {
+    SCOPED_TRACE(track);
+    const fs::path dir = corpus() / track;
+    const YAML::Node meta = YAML::LoadFile((dir / metadata_filename(track)).string());
+    const YAML::Node synth = meta["synthesis"];
+    for (const char* field : {"style", "guitar_tuning", "mastering"}) EXPECT_TRUE(synth[field].IsDefined()) << field;
+    const YAML::Node m = synth["mastering"];
+    ASSERT_TRUE(m["active"].as<bool>());
+    const double target = m["target_lufs"].as<double>();
+    EXPECT_GE(target, -14.0);
+    EXPECT_LE(target, -7.0);
+    const double lufs = integrated_loudness(read_audio(dir / mix_filename(track)));
+    EXPECT_NEAR(lufs, m["lufs"].as<double>(), 1e-3) << "the written mix is the one measured";
+    EXPECT_NEAR(lufs, target, 1.0);
+    EXPECT_LE(m["peak"].as<double>(), std::pow(10.0, m["ceiling_dbfs"].as<double>() / 20.0) * (1 + 1e-5));
+    for (const char* field : {"compressor", "limiter", "makeup_db", "lufs_before", "method"})
+      EXPECT_TRUE(m[field].IsDefined()) << field;
+    for (const auto& stem : meta["stems"]) {
+      const YAML::Node st = stem.second["synthesis"];
+      const YAML::Node fx = st["effects"];
+      ASSERT_TRUE(fx.IsDefined()) << stem.first;
+      ASSERT_TRUE(fx["active"].as<bool>()) << "every stem gets at least the mix EQ";
+      for (const char* chain : {"chain", "insert", "send", "mix"}) EXPECT_TRUE(fx[chain].IsDefined()) << chain;
+      for (const auto& plugin : fx["insert"]) EXPECT_TRUE(plugin["uri"].IsDefined() && plugin["controls"].IsMap());
+      if (st["role"].as<std::string>() != "guitar") continue;
+      EXPECT_TRUE(st["guitar_role"].IsDefined());
+      if (st["guitar_kind"].as<std::string>() != "acoustic") {
+        // an electric guitar goes through an amp and a cabinet
+        bool amp = false, cabinet = false;
+        for (const auto& plugin : fx["insert"]) {
+          const std::string uri = plugin["uri"].as<std::string>();
+          cabinet |= uri.find("gx_cabinet") != std::string::npos;
+          amp |= uri.find("guitarix") != std::string::npos && uri.find("gx_cabinet") == std::string::npos &&
+                 uri.find("gxts9") == std::string::npos;
+        }
+        EXPECT_TRUE(amp && cabinet) << stem.first;
+      }
+      ++processed_guitars;
+    }
+  }
+  EXPECT_GE(processed_guitars, 1);
+}
+
+// Each realism feature switches off: no plugins gives FluidSynth's own guitars and no chains, no mastering
+// gives the plain scaled sum; --raw writes the dry renders in MedleyDB's RAW folder.
+TEST_F(SynthCorpus, FeaturesSwitchOffAndRawTracksComeOnRequest) {
+  CorpusOptions plain = small_corpus(scratch("plain"));
+  plain.songs = 1;
+  plain.plugins = false;
+  plain.mastering = false;
+  plain.raw = true;
+  const CorpusResult r = synthesize_corpus(plain);
+  ASSERT_EQ(r.tracks_written.size(), 1u);
+  const std::string track = r.tracks_written[0];
+  const fs::path dir = plain.out / track;
+  const YAML::Node meta = YAML::LoadFile((dir / metadata_filename(track)).string());
+  EXPECT_FALSE(meta["synthesis"]["mastering"]["active"].as<bool>());
+  int n = 0;
+  for (const auto& stem : meta["stems"]) {
+    ++n;
+    EXPECT_FALSE(stem.second["synthesis"]["effects"]["active"].as<bool>());
+    const fs::path raw = dir / raw_dir_name(track) / raw_filename(track, n);
+    ASSERT_TRUE(fs::exists(raw)) << raw;
+    const Audio dry = read_audio(raw), wet = read_audio(dir / stem_dir_name(track) / stem_filename(track, n));
+    EXPECT_EQ(dry.frames, wet.frames);
+    EXPECT_GT(active_rms(dry), 1e-4);
+  }
+}
+
+TEST(SynthStem, AMissingPluginIsAOneLineErrorNamingItAndTheStem) {
+  SongPlan plan;
+  plan.track_id = "Band_Song";
+  plan.sample_rate = 44100;
+  plan.frames = 44100;
+  Part part;
+  part.role = Role::Guitar;
+  part.instrument = melodic_instrument(27);
+  part.effects.insert.push_back({"http://example.org/no-such-plugin", {}});
+  plan.parts.push_back(part);
+  Audio render;
+  render.sample_rate = 44100;
+  render.channels = 2;
+  render.frames = 44100;
+  render.samples.assign(2 * 44100, 0.f);
+  for (std::int64_t i = 0; i < render.frames; ++i)
+    render.channel(0)[i] = render.channel(1)[i] = static_cast<float>(0.1 * std::sin(0.05 * static_cast<double>(i)));
+  try {
+    place_stem(plan, 0, render);
+    FAIL() << "no error for a plugin that is not installed";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_NE(what.find("Band_Song stem 1"), std::string::npos) << what;
+    EXPECT_NE(what.find("http://example.org/no-such-plugin"), std::string::npos) << what;
+  }
 }
 
 TEST_F(SynthCorpus, SameSeedGivesIdenticalBytesWhateverTheThreadCount) {

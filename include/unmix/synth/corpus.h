@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "unmix/audio.h"
+#include "unmix/synth/mixdown.h"
 #include "unmix/synth/instruments.h"
 #include "unmix/synth/song_plan.h"
 #include "unmix/synth/soundfonts.h"
@@ -26,6 +27,8 @@ struct CorpusOptions {
   bool resume = false;   // keep track folders that already exist instead of refusing to start
   int sample_rate = 44100;
   bool mastering = true;  // the mix bus (compressor, limiter, drawn loudness); off: today's plain sum
+  bool plugins = true;    // LV2 guitar chains and per-stem mix processing; off: FluidSynth's renders as they are
+  bool raw = false;       // also write each stem's dry render to <Track>_RAW/ (MedleyDB's raw tracks)
 };
 
 struct CorpusProgress {
@@ -57,7 +60,8 @@ CorpusResult synthesize_corpus(const CorpusOptions& options, const std::atomic<b
                                const std::function<void(const CorpusProgress&)>& progress = {});
 
 // Writes one finished song into `track_dir` (which must not exist) via a temporary sibling folder.
+// `raw`: the dry renders to write to <Track>_RAW/, or empty.
 void write_song(const std::filesystem::path& track_dir, const SongPlan& plan, const SoundfontSet& fonts,
-                std::vector<Audio> renders);
+                std::vector<PlacedStem> stems, const std::vector<Audio>& raw = {});
 
 }  // namespace unmix::synth

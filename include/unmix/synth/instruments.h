@@ -31,8 +31,10 @@ struct Instrument {
 // A melodic GM program or a drum kit the corpus knows (an Error for any other).
 Instrument melodic_instrument(int program);
 Instrument drum_kit(int program);
-// Programs for each guitar kind: nylon/steel acoustic; jazz/clean electric; overdriven/distortion.
-std::vector<int> guitar_programs(GuitarKind kind);
+// Programs for each guitar kind: nylon/steel acoustic; jazz/clean electric; overdriven/distortion. With amp
+// models (LV2 chains) a distorted guitar is played as a DI into the amp: clean (twice as likely), muted or
+// lightly overdriven presets, and the amp makes the distortion.
+std::vector<int> guitar_programs(GuitarKind kind, bool amp_models = false);
 // Every label the corpus can write, for checks.
 std::vector<std::string_view> all_labels();
 

@@ -60,6 +60,21 @@ struct StemMix {
   int chorus_send = 0;  // CC93
 };
 
+// One LV2 plugin of a stem's signal chain with the control values drawn for it (others at defaults).
+struct PluginSetting {
+  std::string uri;
+  std::vector<std::pair<std::string, float>> controls;  // symbol, value
+};
+
+// A stem's processing, drawn with the song (see effects_plan.cpp). Empty: the FluidSynth render as is.
+struct StemEffects {
+  std::string chain;                   // what it models: "high-gain amp", "clean amp", "acoustic", "mix bus"
+  std::vector<PluginSetting> insert;   // on the dry render (a guitar's DI, mono): gate, boost, amp, cabinet, EQ
+  std::vector<PluginSetting> send;     // after panning, stereo: modulation, delay, reverb
+  std::vector<PluginSetting> mix;      // the mix engineer's per-stem EQ and compression (stereo)
+  bool empty() const { return insert.empty() && send.empty() && mix.empty(); }
+};
+
 // What a guitar plays in the arrangement: chords and riffs, or lines and solos on top.
 enum class GuitarRole { Rhythm, Lead };
 const char* guitar_role_name(GuitarRole role);  // "rhythm" / "lead"
@@ -88,6 +103,7 @@ struct Part {
   std::uint64_t performance_seed = 0;      // how it is played: timing and velocity humanization
   int double_of = -1;                      // a double-tracked guitar: index (in parts) of the part it doubles,
                                            // same notes from the same seed, its own performance and tone
+  StemEffects effects;                     // LV2 processing of the stem (ComposeOptions::plugins)
 };
 
 struct SongPlan {
@@ -126,7 +142,11 @@ struct ComposeOptions {
   int sample_rate = 44100;
   std::vector<GuitarKind> guitar_kinds;  // which guitars may appear; empty: all
   bool mastering = true;                 // bus compressor + limiter to a drawn loudness (see master.h)
+  bool plugins = true;                   // guitar amps, cabinets and effects, per-stem EQ and compression (LV2)
 };
+
+// The signal chain of `part` (already composed: role, kind, instrument) in a song of `style`.
+StemEffects draw_effects(std::uint64_t seed, const Part& part, const std::string& style);
 
 // Song `index` of the corpus made with `options`. Soundfonts are drawn per stem from `fonts`, only
 // among those that hold the preset. Every song has at least one guitar stem that plays in at least
