@@ -44,7 +44,7 @@ class Rng {
   std::uint64_t state_;
 };
 
-enum Stream : std::uint64_t { kShuffle = 1, kItem = 2 };
+enum Stream : std::uint64_t { kShuffle = 1, kItem = 2, kAugment = 3 };
 
 // Epoch `epoch`'s order of excerpt slots: every track samples_per_track times, Fisher-Yates shuffled.
 std::vector<std::uint32_t> epoch_order(std::uint64_t seed, std::int64_t epoch, std::size_t tracks, int samples_per_track) {
@@ -60,6 +60,29 @@ double rms(const float* planar, int channels, std::int64_t stride, std::int64_t 
   for (int c = 0; c < channels; ++c)
     for (std::int64_t i = 0; i < frames; ++i) sum += static_cast<double>(planar[c * stride + i]) * planar[c * stride + i];
   return std::sqrt(sum / static_cast<double>(channels * frames));
+}
+
+// The item's input augmentations, from their own stream: always the same eight draws in the same order, so
+// turning one augmentation on or changing its settings moves none of the others (nor the excerpt's draws).
+ItemAugmentation draw_augmentation(const LoaderOptions& o, std::int64_t slot, int channels) {
+  Rng rng(o.seed, kAugment, static_cast<std::uint64_t>(slot));
+  const double mono = rng.uniform(), tilt = rng.uniform(), slope = rng.uniform();
+  const double resample = rng.uniform();
+  const std::uint64_t rate = rng.below(std::max<std::size_t>(o.resample_rates.size(), 1));
+  const double codec = rng.uniform();
+  const std::uint64_t which = rng.below(std::max<std::size_t>(o.codecs.size(), 1));
+  const std::uint64_t kbps =
+      rng.below(static_cast<std::uint64_t>(std::max(o.codec_kbps_max - o.codec_kbps_min, 0)) + 1);
+  // (The Loader checks the settings; make_excerpt_batch called directly still never indexes an empty list.)
+  ItemAugmentation a;
+  a.mono = channels == 2 && mono < o.mono_probability;
+  if (tilt < o.tilt_probability) a.tilt_db_per_octave = static_cast<float>((2 * slope - 1) * o.tilt_db_per_octave_max);
+  if (resample < o.resample_probability && !o.resample_rates.empty()) a.resample_rate = o.resample_rates[rate];
+  if (codec < o.codec_probability && !o.codecs.empty()) {
+    a.codec = o.codecs[which];
+    a.codec_kbps = o.codec_kbps_min + static_cast<int>(kbps);
+  }
+  return a;
 }
 
 }  // namespace
@@ -140,7 +163,34 @@ void Loader::make_excerpt_batch(const Cache& cache, const LoaderOptions& o, cons
     std::copy(t, t + item_stride, m);
     cache.add(info.interferer_track, Source::Interferers, info.interferer_start, seq, m, seq, info.interferer_gain,
               info.interferer_swapped);
+    info.augment = draw_augmentation(o, slot, channels);
+    if (info.augment.any()) apply_augmentation(info.augment, m, t, channels, seq, seq, cache.sample_rate());
   }
+}
+
+std::string Loader::augmentation_problem(const LoaderOptions& o, int sample_rate) {
+  const auto probability = [](double p) { return p >= 0 && p <= 1; };  // false for NaN
+  if (!probability(o.mono_probability)) return "mono_probability must be in [0, 1]";
+  if (!probability(o.tilt_probability)) return "tilt_probability must be in [0, 1]";
+  if (!probability(o.resample_probability)) return "resample_probability must be in [0, 1]";
+  if (!probability(o.codec_probability)) return "codec_probability must be in [0, 1]";
+  if (!(o.tilt_db_per_octave_max >= 0 && o.tilt_db_per_octave_max <= kMaxTiltDbPerOctave))
+    return "tilt_db_per_octave_max must be in [0, " + std::to_string(static_cast<int>(kMaxTiltDbPerOctave)) + "]";
+  if (o.resample_probability > 0) {
+    if (o.resample_rates.empty()) return "resample_rates is empty";
+    for (int rate : o.resample_rates)
+      if (std::string p = round_trip_problem(sample_rate, rate); !p.empty()) return "resample_rates: " + p;
+  }
+  if (o.codec_probability > 0) {
+    if (o.codecs.empty()) return "codecs is empty";
+    if (!(kMinCodecKbps <= o.codec_kbps_min && o.codec_kbps_min <= o.codec_kbps_max &&
+          o.codec_kbps_max <= kMaxCodecKbps))
+      return "codec bitrates must satisfy " + std::to_string(kMinCodecKbps) +
+             " <= codec_kbps_min <= codec_kbps_max <= " + std::to_string(kMaxCodecKbps);
+    for (Codec c : o.codecs)
+      if (std::string p = codec_problem(c, sample_rate); !p.empty()) return "codecs: " + p;
+  }
+  return {};
 }
 
 // ---- threads and buffers ----
@@ -173,6 +223,8 @@ Loader::Loader(const Cache& cache, LoaderOptions options, std::shared_ptr<HostAl
     if (!(o.seq_dur > 0) || o.batch_size < 1 || o.samples_per_track < 1)
       fail("loader", "seq_dur, batch_size and samples_per_track must be positive");
     if (!(0 <= o.gain_low && o.gain_low <= o.gain_high)) fail("loader", "gains must satisfy 0 <= gain_low <= gain_high");
+    if (const std::string problem = augmentation_problem(o, cache_.sample_rate()); !problem.empty())
+      fail("loader", problem);
   }
   seq_frames_ = static_cast<std::int64_t>(std::llround(o.seq_dur * cache_.sample_rate()));
   tracks_ = eligible_tracks(cache_, o);
@@ -249,7 +301,9 @@ void Loader::fill(Slot& slot, std::int64_t index) {
   cache_.read(track, Source::Target, 0, frames, target, frames);
   cache_.read(track, Source::Interferers, 0, frames, mix, frames);
   for (std::size_t i = 0; i < half; ++i) mix[i] += target[i];
-  b.items.assign(1, ExcerptInfo{track, track, 0, 0, 1.f, 1.f, false, false});
+  ExcerptInfo whole;
+  whole.target_track = whole.interferer_track = track;
+  b.items.assign(1, whole);
 }
 
 void Loader::worker_loop() {

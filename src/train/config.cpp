@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "unmix/data/augment.h"
 #include "unmix/error.h"
 
 namespace unmix::train {
@@ -30,6 +31,26 @@ constexpr ConfigField kFields[] = {
     {"batch_size", "--batch-size", "excerpts per training step", &C::batch_size, false},
     {"seq_dur", "--seq-dur", "excerpt length in seconds", &C::seq_dur, false},
     {"samples_per_track", "--samples-per-track", "excerpts per training track per epoch", &C::samples_per_track, false},
+    // Augmentations change the batches, so a resumed run keeps them (not resumable).
+    {"mono_probability", "--mono-probability", "share of excerpts whose mix and target are folded to mono "
+                                               "(L+R)/2", &C::mono_probability, false},
+    {"tilt_probability", "--tilt-probability", "share of excerpts whose mix and target get a random spectral "
+                                               "tilt (EQ)", &C::tilt_probability, false},
+    {"tilt_db_per_octave_max", "--tilt-db-per-octave-max", "the tilt is uniform in [-max, max] dB per octave "
+                                                           "around 1 kHz (at most 6)", &C::tilt_db_per_octave_max,
+     false},
+    {"resample_probability", "--resample-probability", "share of excerpts whose mix (only) goes through a "
+                                                       "sample-rate round trip", &C::resample_probability, false},
+    {"resample_rates", "--resample-rates", "intermediate rates of the round trip, comma-separated, one drawn per "
+                                           "excerpt", &C::resample_rates, false},
+    {"codec_probability", "--codec-probability", "share of excerpts whose mix (only) is encoded and decoded with a "
+                                                 "lossy codec", &C::codec_probability, false},
+    {"codecs", "--codecs", "the lossy codecs, comma-separated subset of mp3,vorbis,opus, one drawn per excerpt",
+     &C::codecs, false},
+    {"codec_kbps_min", "--codec-kbps-min", "lowest codec bitrate (kbps, whole stream), drawn uniformly up to "
+                                           "--codec-kbps-max", &C::codec_kbps_min, false},
+    {"codec_kbps_max", "--codec-kbps-max", "highest codec bitrate (kbps, whole stream; at most 320)",
+     &C::codec_kbps_max, false},
     {"lr", "--lr", "Adam learning rate", &C::lr, false},
     {"weight_decay", "--weight-decay", "Adam L2 weight decay", &C::weight_decay, false},
     {"lr_decay_patience", "--lr-decay-patience", "ReduceLROnPlateau patience (epochs)", &C::lr_decay_patience, false},
@@ -148,6 +169,20 @@ void validate(const TrainConfig& c) {
   require(c.batch_size >= 1, "--batch-size", "must be at least 1");
   require(c.seq_dur > 0, "--seq-dur", "must be positive");
   require(c.samples_per_track >= 1, "--samples-per-track", "must be at least 1");
+  const auto probability = [&](double p, const char* flag) { require(p >= 0 && p <= 1, flag, "must be in [0, 1]"); };
+  probability(c.mono_probability, "--mono-probability");
+  probability(c.tilt_probability, "--tilt-probability");
+  require(c.tilt_db_per_octave_max >= 0 && c.tilt_db_per_octave_max <= data::kMaxTiltDbPerOctave,
+          "--tilt-db-per-octave-max", "must be in [0, 6]");
+  probability(c.resample_probability, "--resample-probability");
+  data::parse_rates(c.resample_rates, "--resample-rates");
+  probability(c.codec_probability, "--codec-probability");
+  data::parse_codecs(c.codecs, "--codecs");
+  require(c.codec_kbps_min >= data::kMinCodecKbps && c.codec_kbps_min <= data::kMaxCodecKbps, "--codec-kbps-min",
+          "must be in [" + std::to_string(data::kMinCodecKbps) + ", " + std::to_string(data::kMaxCodecKbps) + "]");
+  require(c.codec_kbps_max >= c.codec_kbps_min && c.codec_kbps_max <= data::kMaxCodecKbps, "--codec-kbps-max",
+          "must be at least --codec-kbps-min (" + std::to_string(c.codec_kbps_min) + ") and at most " +
+              std::to_string(data::kMaxCodecKbps));
   require(c.lr > 0, "--lr", "must be positive");
   require(c.weight_decay >= 0, "--weight-decay", "must not be negative");
   require(c.lr_decay_patience >= 0, "--lr-decay-patience", "must not be negative");

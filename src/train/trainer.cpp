@@ -47,6 +47,21 @@ std::uint64_t epoch_seed(std::uint64_t seed, std::int64_t epoch) {
   return splitmix64(splitmix64(seed) ^ static_cast<std::uint64_t>(epoch));
 }
 
+// The loader's augmentation settings from the run's (validated) config.
+data::LoaderOptions augmented_options(const TrainConfig& c) {
+  data::LoaderOptions o;
+  o.mono_probability = c.mono_probability;
+  o.tilt_probability = c.tilt_probability;
+  o.tilt_db_per_octave_max = c.tilt_db_per_octave_max;
+  o.resample_probability = c.resample_probability;
+  o.resample_rates = data::parse_rates(c.resample_rates, "--resample-rates");
+  o.codec_probability = c.codec_probability;
+  o.codecs = data::parse_codecs(c.codecs, "--codecs");
+  o.codec_kbps_min = c.codec_kbps_min;
+  o.codec_kbps_max = c.codec_kbps_max;
+  return o;
+}
+
 // Progress lines go to the caller and to <output>/train.log.
 class Log {
  public:
@@ -246,8 +261,16 @@ void Trainer::setup(const RunRequest& request) {
     (*log_)("note: the checkpoint's dropout stream comes from another device (" + state_.dropout.kind +
             "); dropout continues with a fresh stream, so this run will not match an uninterrupted one bit for bit");
 
-  data::LoaderOptions train_options;
+  data::LoaderOptions train_options = augmented_options(config_);
   train_options.seq_dur = config_.seq_dur;
+  // What validate() cannot know: whether the cache's rate suits the codecs and the resampling ratios.
+  if (config_.resample_probability > 0)
+    for (int rate : train_options.resample_rates)
+      if (const std::string p = data::round_trip_problem(cache_->sample_rate(), rate); !p.empty())
+        fail("--resample-rates", p);
+  if (config_.codec_probability > 0)
+    for (data::Codec codec : train_options.codecs)
+      if (const std::string p = data::codec_problem(codec, cache_->sample_rate()); !p.empty()) fail("--codecs", p);
   train_tracks_ = data::Loader::eligible_tracks(*cache_, train_options).size();
   if (train_tracks_ < 2)
     fail(config_.cache, "training needs at least two train tracks of at least " + fmt("%g", config_.seq_dur) +
@@ -266,7 +289,7 @@ void Trainer::setup(const RunRequest& request) {
 }
 
 std::unique_ptr<data::Loader> Trainer::train_loader(std::int64_t epoch) const {
-  data::LoaderOptions o;
+  data::LoaderOptions o = augmented_options(config_);
   o.mode = data::LoaderOptions::Mode::Excerpts;
   o.split = data::Split::Train;
   o.seq_dur = config_.seq_dur;
@@ -323,6 +346,13 @@ TrainResult Trainer::run() {
       std::to_string(batches_per_epoch_) + " steps of " + std::to_string(config_.batch_size) + " x " +
       fmt("%g", config_.seq_dur) + " s per epoch, up to " + std::to_string(config_.epochs) + " epochs; output " +
       config_.output);
+  const TrainConfig& c = config_;
+  if (c.mono_probability > 0 || c.tilt_probability > 0 || c.resample_probability > 0 || c.codec_probability > 0)
+    log("  input augmentations per excerpt: mono " + fmt("%g", c.mono_probability) + ", tilt " +
+        fmt("%g", c.tilt_probability) + " (up to " + fmt("%g", c.tilt_db_per_octave_max) + " dB/octave), resample " +
+        fmt("%g", c.resample_probability) + " (via " + c.resample_rates + " Hz), codec " +
+        fmt("%g", c.codec_probability) + " (" + c.codecs + ", " + std::to_string(c.codec_kbps_min) + "-" +
+        std::to_string(c.codec_kbps_max) + " kbps)");
   if (state_.epoch > 0 || state_.batches_done > 0)
     log("  resuming after epoch " + std::to_string(state_.epoch) +
         (state_.batches_done > 0 ? " and " + std::to_string(state_.batches_done) + " steps of the next" : std::string()) +

@@ -3,6 +3,7 @@
 // silence skipping, the pluggable allocator and clean shutdown.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <map>
 #include <set>
@@ -307,4 +308,229 @@ TEST_F(LoaderTest, StopsCleanlyAndRejectsBadSetups) {
   LoaderOptions bad = excerpt_options();
   bad.gain_low = 2;
   EXPECT_THROW(Loader(cache(), bad), Error);
+}
+
+// ---- input augmentations (the transforms themselves: test_augment.cpp) ----
+
+namespace {
+
+LoaderOptions all_augmentations_off_but_configured(LoaderOptions o) {
+  o.tilt_db_per_octave_max = 5;
+  o.resample_rates = {16000, 12000};
+  o.codecs = {Codec::Opus};
+  o.codec_kbps_min = 8;
+  o.codec_kbps_max = 9;
+  return o;
+}
+
+// The lag at which y best matches x (y[i + lag] ~ x[i]): normalized cross-correlation peak.
+int best_lag(const float* x, const float* y, std::int64_t frames, int max_lag) {
+  int best = 0;
+  double best_value = -INFINITY;
+  for (int lag = -max_lag; lag <= max_lag; ++lag) {
+    double sum = 0, energy = 0;
+    for (std::int64_t i = max_lag; i < frames - max_lag; ++i) {
+      sum += static_cast<double>(x[i]) * y[i + lag];
+      energy += static_cast<double>(y[i + lag]) * y[i + lag];
+    }
+    const double value = energy > 0 ? sum / std::sqrt(energy) : 0;
+    if (value > best_value) {
+      best_value = value;
+      best = lag;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+TEST_F(LoaderTest, AugmentationsOffLeaveTheBatchesAsTheyWere) {
+  // Probability 0 is off whatever the other settings: the same bytes as the plain options, which
+  // AugmentationsFollowOpenUnmix checks against the cache, and nothing recorded.
+  const LoaderOptions plain = excerpt_options();
+  const LoaderOptions off = all_augmentations_off_but_configured(plain);
+  for (std::int64_t b = 0; b < 8; ++b) {
+    const Owned x = make(cache(), plain, b), y = make(cache(), off, b);
+    EXPECT_EQ(x.mix, y.mix) << "batch " << b;
+    EXPECT_EQ(x.target, y.target) << "batch " << b;
+    for (const ExcerptInfo& e : y.items) EXPECT_FALSE(e.augment.any());
+  }
+}
+
+TEST_F(LoaderTest, EachAugmentationChangesWhatItShould) {
+  const LoaderOptions plain = excerpt_options();
+  const std::int64_t seq = 2000;
+  const auto item = [&](const std::vector<float>& v, std::size_t k) {
+    return std::vector<float>(v.begin() + static_cast<std::ptrdiff_t>(k * 2 * seq),
+                              v.begin() + static_cast<std::ptrdiff_t>((k + 1) * 2 * seq));
+  };
+  for (int which = 0; which < 4; ++which) {
+    LoaderOptions o = plain;
+    (which == 0 ? o.mono_probability : which == 1 ? o.tilt_probability : which == 2 ? o.resample_probability
+                                                                                    : o.codec_probability) = 1;
+    constexpr std::array<const char*, 4> kNames = {"mono", "tilt", "resample", "codec"};
+    SCOPED_TRACE(kNames[static_cast<std::size_t>(which)]);
+    for (std::int64_t b = 0; b < 3; ++b) {
+      const Owned base = make(cache(), plain, b), aug = make(cache(), o, b);
+      for (std::size_t k = 0; k < aug.items.size(); ++k) {
+        const ExcerptInfo& e = aug.items[k];
+        // The excerpt itself is drawn as without augmentation.
+        ASSERT_EQ(e.target_start, base.items[k].target_start);
+        ASSERT_EQ(e.interferer_gain, base.items[k].interferer_gain);
+        const std::vector<float> t0 = item(base.target, k), m0 = item(base.mix, k);
+        std::vector<float> t = item(aug.target, k), m = item(aug.mix, k);
+        std::vector<float> expect_t = t0, expect_m = m0;
+        if (which == 0) {
+          ASSERT_TRUE(e.augment.mono);
+          for (std::int64_t i = 0; i < seq; ++i) {
+            ASSERT_EQ(t[static_cast<std::size_t>(i)], t[static_cast<std::size_t>(seq + i)]) << "target L == R";
+            ASSERT_EQ(m[static_cast<std::size_t>(i)], m[static_cast<std::size_t>(seq + i)]) << "mix L == R";
+          }
+          fold_to_mono(expect_t.data(), 2, seq, seq);
+          fold_to_mono(expect_m.data(), 2, seq, seq);
+          EXPECT_EQ(t, expect_t);
+          EXPECT_EQ(m, expect_m);
+        } else if (which == 1) {
+          ASSERT_NE(e.augment.tilt_db_per_octave, 0.f);
+          ASSERT_LE(std::abs(e.augment.tilt_db_per_octave), 1.f);
+          // Mix and target through the same tilt (the target is the guitar as it sounds in that mix).
+          apply_tilt(expect_t.data(), 2, seq, seq, kRate, e.augment.tilt_db_per_octave);
+          apply_tilt(expect_m.data(), 2, seq, seq, kRate, e.augment.tilt_db_per_octave);
+          EXPECT_LT(test::rel_error(t, expect_t), 1e-6);
+          EXPECT_LT(test::rel_error(m, expect_m), 1e-6);
+          if (rms(t0.data(), t0.size()) > 0) {  // (the quiet track's target may be silent)
+            EXPECT_GT(test::rel_error(t, t0), 1e-3);
+          }
+        } else {
+          // The mix only: the target stays the clean target, bit for bit.
+          EXPECT_EQ(t, t0);
+          if (which == 2) {
+            ASSERT_EQ(e.augment.resample_rate, 48000);
+            resample_round_trip(expect_m.data(), 2, seq, seq, kRate, 48000);
+          } else {
+            ASSERT_NE(e.augment.codec, Codec::None);
+            ASSERT_GE(e.augment.codec_kbps, 64);
+            ASSERT_LE(e.augment.codec_kbps, 192);
+            codec_round_trip(expect_m.data(), 2, seq, seq, kRate, e.augment.codec, e.augment.codec_kbps);
+          }
+          EXPECT_EQ(m, expect_m);
+          const double err = test::rel_error(m, m0);
+          EXPECT_GT(err, 1e-4);
+          EXPECT_LT(err, 0.7);
+          for (int c = 0; c < 2; ++c) EXPECT_EQ(best_lag(m0.data() + c * seq, m.data() + c * seq, seq, 100), 0);
+        }
+      }
+    }
+  }
+}
+
+TEST_F(LoaderTest, AugmentationDrawsFollowTheirProbabilities) {
+  LoaderOptions o = excerpt_options();
+  o.mono_probability = 0.3;
+  o.tilt_probability = 0.5;
+  o.tilt_db_per_octave_max = 2;
+  int items = 0, mono = 0, tilted = 0, steep = 0;
+  double mean_tilt = 0;
+  for (std::int64_t b = 0; b < 100; ++b)
+    for (const ExcerptInfo& e : make(cache(), o, b).items) {
+      ++items;
+      mono += e.augment.mono;
+      if (e.augment.tilt_db_per_octave != 0) {
+        ++tilted;
+        mean_tilt += e.augment.tilt_db_per_octave;
+        steep += std::abs(e.augment.tilt_db_per_octave) > 1;
+        ASSERT_LE(std::abs(e.augment.tilt_db_per_octave), 2.f);
+      }
+      ASSERT_EQ(e.augment.resample_rate, 0);
+      ASSERT_EQ(e.augment.codec, Codec::None);
+    }
+  // 1600 items: standard errors 0.011 (mono), 0.0125 (tilt); the slope is uniform in [-2, 2].
+  EXPECT_NEAR(static_cast<double>(mono) / items, 0.3, 0.04);
+  EXPECT_NEAR(static_cast<double>(tilted) / items, 0.5, 0.04);
+  EXPECT_NEAR(mean_tilt / tilted, 0.0, 0.15);
+  EXPECT_NEAR(static_cast<double>(steep) / tilted, 0.5, 0.06);
+
+  // Codecs and rates are drawn uniformly from their lists, bitrates uniformly from their range.
+  LoaderOptions c = excerpt_options();
+  c.codec_probability = 1;
+  c.codecs = {Codec::Mp3, Codec::Opus};
+  c.codec_kbps_min = 32;
+  c.codec_kbps_max = 96;
+  c.resample_probability = 1;
+  c.resample_rates = {48000, 16000};
+  std::map<Codec, int> codecs;
+  std::map<int, int> rates;
+  std::set<int> kbps;
+  for (std::int64_t b = 0; b < 12; ++b)
+    for (const ExcerptInfo& e : make(cache(), c, b).items) {
+      ++codecs[e.augment.codec];
+      ++rates[e.augment.resample_rate];
+      kbps.insert(e.augment.codec_kbps);
+    }
+  EXPECT_EQ(codecs.size(), 2u);
+  EXPECT_NEAR(codecs[Codec::Mp3] / 192.0, 0.5, 0.12);
+  EXPECT_EQ(rates.size(), 2u);
+  EXPECT_NEAR(rates[48000] / 192.0, 0.5, 0.12);
+  EXPECT_GE(*kbps.begin(), 32);
+  EXPECT_LE(*kbps.rbegin(), 96);
+  EXPECT_GT(kbps.size(), 40u);
+}
+
+TEST_F(LoaderTest, AugmentedBatchesAreTheSameWhateverTheWorkers) {
+  LoaderOptions one = excerpt_options();
+  one.mono_probability = one.tilt_probability = one.resample_probability = one.codec_probability = 0.5;
+  one.workers = 1;
+  one.prefetch = 1;
+  one.max_batches = 6;
+  LoaderOptions many = one;
+  many.workers = 3;
+  many.prefetch = 4;
+  Loader a(cache(), one), b(cache(), many);
+  const std::size_t n = static_cast<std::size_t>(16 * 2 * 2000);
+  for (std::int64_t i = 0; i < 6; ++i) {
+    auto x = a.next();
+    auto y = b.next();
+    ASSERT_TRUE(x && y);
+    EXPECT_EQ(std::memcmp((*x)->mix, (*y)->mix, n * sizeof(float)), 0) << "batch " << i;
+    EXPECT_EQ(std::memcmp((*x)->target, (*y)->target, n * sizeof(float)), 0) << "batch " << i;
+    const Owned direct = make(cache(), one, i);
+    EXPECT_EQ(std::memcmp((*x)->mix, direct.mix.data(), n * sizeof(float)), 0) << "batch " << i;
+    EXPECT_EQ(std::memcmp((*x)->target, direct.target.data(), n * sizeof(float)), 0) << "batch " << i;
+  }
+}
+
+TEST_F(LoaderTest, BadAugmentationSettingsAreRejected) {
+  const auto message = [&](const LoaderOptions& o) {
+    try {
+      Loader loader(cache(), o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  LoaderOptions o = excerpt_options();
+  o.codec_probability = 1.5;
+  EXPECT_EQ(message(o), "loader: codec_probability must be in [0, 1]");
+  o = excerpt_options();
+  o.mono_probability = std::nan("");
+  EXPECT_EQ(message(o), "loader: mono_probability must be in [0, 1]");
+  o = excerpt_options();
+  o.tilt_db_per_octave_max = 7;
+  EXPECT_EQ(message(o), "loader: tilt_db_per_octave_max must be in [0, 6]");
+  o = excerpt_options();
+  o.codec_probability = 0.5;
+  o.codec_kbps_max = 400;
+  EXPECT_EQ(message(o), "loader: codec bitrates must satisfy 8 <= codec_kbps_min <= codec_kbps_max <= 320");
+  o.codec_kbps_max = 192;
+  o.codecs.clear();
+  EXPECT_EQ(message(o), "loader: codecs is empty");
+  o = excerpt_options();
+  o.resample_probability = 0.5;
+  o.resample_rates = {44101};
+  EXPECT_NE(message(o).find("loader: resample_rates: 8000 Hz <-> 44101 Hz"), std::string::npos) << message(o);
+  o.resample_rates = {8000};
+  EXPECT_EQ(message(o), "loader: resample_rates: the intermediate rate 8000 Hz is the audio's own rate");
+  // Settings of an augmentation that is off are not checked.
+  o.resample_probability = 0;
+  EXPECT_EQ(message(o), "accepted");
 }

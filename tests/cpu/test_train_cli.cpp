@@ -153,6 +153,40 @@ TEST_F(TrainCli, BadSettingsAreOneLineErrors) {
   args.insert(args.end(), {"--lr-decay-gamma", "2"});
   ASSERT_EQ(wait_for(start(args, *dir_ / "gamma.log"), 30), 1);
   EXPECT_EQ(read_text(*dir_ / "gamma.log"), "train: --lr-decay-gamma: must be in (0, 1)\n");
+
+  args = small_args("codec");
+  args.insert(args.end(), {"--codec-probability", "2"});
+  ASSERT_EQ(wait_for(start(args, *dir_ / "codec.log"), 30), 1);
+  EXPECT_EQ(read_text(*dir_ / "codec.log"), "train: --codec-probability: must be in [0, 1]\n");
+
+  args = small_args("codecs");
+  args.insert(args.end(), {"--codecs", "mp3,wma"});
+  ASSERT_EQ(wait_for(start(args, *dir_ / "codecs.log"), 30), 1);
+  EXPECT_EQ(read_text(*dir_ / "codecs.log"), "train: --codecs: unknown codec 'wma' (mp3, vorbis or opus)\n");
+
+  // Checked against the cache's rate (16 kHz) once it is open.
+  args = small_args("rates");
+  args.insert(args.end(), {"--resample-probability", "0.5", "--resample-rates", "44101"});
+  ASSERT_EQ(wait_for(start(args, *dir_ / "rates.log"), 30), 1);
+  EXPECT_EQ(read_text(*dir_ / "rates.log"), "train: --resample-rates: 16000 Hz <-> 44101 Hz is a 16000:44101 ratio; the "
+                                            "filter allows at most 1024 phases\n");
+}
+
+TEST_F(TrainCli, TrainsWithEveryInputAugmentationAndRecordsThem) {
+  auto args = small_args("augmented");
+  args.insert(args.end(), {"--epochs", "1", "--mono-probability", "0.5", "--tilt-probability", "1",
+                           "--resample-probability", "1", "--codec-probability", "1", "--codecs", "vorbis,opus",
+                           "--codec-kbps-min", "32", "--codec-kbps-max", "64"});
+  ASSERT_EQ(wait_for(start(args, *dir_ / "augmented.log"), 120), 0) << read_text(*dir_ / "augmented.log");
+  EXPECT_NE(read_text(*dir_ / "augmented.log").find("input augmentations per excerpt: mono 0.5, tilt 1"),
+            std::string::npos) << read_text(*dir_ / "augmented.log");
+  const Checkpoint c = load_checkpoint(checkpoint_path(*dir_ / "augmented"));
+  EXPECT_EQ(c.state.epoch, 1);
+  EXPECT_EQ(c.state.config.codec_probability, 1.0);
+  EXPECT_EQ(c.state.config.codecs, "vorbis,opus");
+  EXPECT_EQ(c.state.config.codec_kbps_max, 64);
+  EXPECT_EQ(c.state.config.mono_probability, 0.5);
+  EXPECT_NE(read_text(*dir_ / "augmented" / "guitar.json").find("\"codec_probability\""), std::string::npos);
 }
 
 TEST_F(TrainCli, CudaWithoutAGpuIsAOneLineError) {

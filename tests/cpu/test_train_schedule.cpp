@@ -92,6 +92,75 @@ TEST(TrainConfig, DefaultsAreOpenunmixs) {
   EXPECT_EQ(c.nfft, 4096);
   EXPECT_EQ(c.nhop, 1024);
   EXPECT_EQ(c.seed, 42u);
+  // The input augmentations are this project's, off unless asked for.
+  EXPECT_EQ(c.mono_probability, 0.0);
+  EXPECT_EQ(c.tilt_probability, 0.0);
+  EXPECT_EQ(c.resample_probability, 0.0);
+  EXPECT_EQ(c.codec_probability, 0.0);
+}
+
+TEST(TrainConfig, AugmentationSettingsParseValidateAndAreKeptOnResume) {
+  TrainConfig c;
+  c.cache = "cache";
+  merge_config_json(c, R"({"codec_probability": 0.3, "codecs": "opus,mp3", "codec_kbps_min": 96, "codec_kbps_max": 128,
+                           "resample_probability": 0.2, "resample_rates": "48000,32000", "tilt_probability": 0.5,
+                           "tilt_db_per_octave_max": 2, "mono_probability": 0.05})",
+                    "cfg.json");
+  EXPECT_NO_THROW(validate(c));
+  EXPECT_EQ(c.codecs, "opus,mp3");
+  EXPECT_EQ(c.codec_kbps_max, 128);
+  EXPECT_EQ(c.resample_rates, "48000,32000");
+  // Recorded with the run like every other setting.
+  const std::string json = config_to_json(c);
+  EXPECT_NE(json.find(R"("codec_probability":0.3)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("resample_rates":"48000,32000")"), std::string::npos) << json;
+  const auto first_error = [](TrainConfig bad) {
+    try {
+      validate(bad);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("valid");
+  };
+  TrainConfig bad = c;
+  bad.tilt_probability = 1.5;
+  EXPECT_EQ(first_error(bad), "--tilt-probability: must be in [0, 1]");
+  bad = c;
+  bad.mono_probability = -0.1;
+  EXPECT_EQ(first_error(bad), "--mono-probability: must be in [0, 1]");
+  bad = c;
+  bad.codec_probability = 2;
+  EXPECT_EQ(first_error(bad), "--codec-probability: must be in [0, 1]");
+  bad = c;
+  bad.resample_probability = 1.01;
+  EXPECT_EQ(first_error(bad), "--resample-probability: must be in [0, 1]");
+  bad = c;
+  bad.tilt_db_per_octave_max = 7;
+  EXPECT_EQ(first_error(bad), "--tilt-db-per-octave-max: must be in [0, 6]");
+  bad = c;
+  bad.codecs = "mp3,aac";
+  EXPECT_EQ(first_error(bad), "--codecs: unknown codec 'aac' (mp3, vorbis or opus)");
+  bad = c;
+  bad.resample_rates = "48 kHz";
+  EXPECT_EQ(first_error(bad), "--resample-rates: '48 kHz' is not a sample rate in Hz");
+  bad = c;
+  bad.codec_kbps_min = 4;
+  EXPECT_EQ(first_error(bad), "--codec-kbps-min: must be in [8, 320]");
+  bad = c;
+  bad.codec_kbps_max = 64;  // below the minimum of 96
+  EXPECT_EQ(first_error(bad), "--codec-kbps-max: must be at least --codec-kbps-min (96) and at most 320");
+  bad = c;
+  bad.codec_kbps_max = 321;
+  EXPECT_EQ(first_error(bad), "--codec-kbps-max: must be at least --codec-kbps-min (96) and at most 320");
+  // They change the batches, so a resumed run cannot change them.
+  for (const char* key : {"mono_probability", "tilt_probability", "tilt_db_per_octave_max", "resample_probability",
+                          "resample_rates", "codec_probability", "codecs", "codec_kbps_min", "codec_kbps_max"}) {
+    ASSERT_NE(find_field(key), nullptr) << key;
+    EXPECT_FALSE(find_field(key)->resumable) << key;
+  }
+  TrainConfig asked = c;
+  asked.codec_probability = 0.5;
+  EXPECT_THROW(merge_for_resume(c, asked, {"codec_probability"}), Error);
 }
 
 TEST(TrainConfig, JsonSetsFieldsAndRejectsUnknownOnes) {

@@ -16,6 +16,11 @@
 // Batch b depends only on (seed, b): its random numbers come from a generator seeded with both, so the
 // number of workers changes nothing but speed.
 //
+// Augmentations for what users feed in (augment.h, docs/data.md): each item can also get a mono fold, an EQ
+// tilt (mix and target alike), a sample-rate round trip and a lossy-codec round trip (the mix only: the target
+// stays clean), each with its own probability, drawn from a stream of its own keyed by (seed, item), so they
+// change no other draw. All are off by default; off, the batches are exactly those without them.
+//
 // Whole-track mode (validation) yields each track of the split once, in cache order, without augmentation,
 // batch size 1, as long as the track, then ends.
 //
@@ -33,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "unmix/data/augment.h"
 #include "unmix/data/cache.h"
 
 namespace unmix::data {
@@ -66,6 +72,15 @@ struct LoaderOptions {
   float silence_threshold = 0.f;   // > 0: redraw a target excerpt whose RMS (before gain) is below this
   int silence_retries = 10;        // draws before accepting a quiet excerpt anyway
   bool include_bleed = true;       // false: tracks flagged bleed are not used
+  // Input augmentations, each with its own probability per item (0: off, the default).
+  double mono_probability = 0;     // mix and target folded to (L+R)/2 on both channels (stereo caches)
+  double tilt_probability = 0;     // mix and target: a tilt uniform in [-max, max] dB/octave
+  double tilt_db_per_octave_max = 1.0;  // 0 .. kMaxTiltDbPerOctave
+  double resample_probability = 0; // mix only: a round trip through one of resample_rates, drawn uniformly
+  std::vector<int> resample_rates = {48000};
+  double codec_probability = 0;    // mix only: one of codecs, drawn uniformly, at a bitrate drawn uniformly
+  std::vector<Codec> codecs = {Codec::Mp3, Codec::Vorbis, Codec::Opus};
+  int codec_kbps_min = 64, codec_kbps_max = 192;  // within kMinCodecKbps .. kMaxCodecKbps
 };
 
 // How one batch item was made (enough to recompute it from the cache).
@@ -74,6 +89,7 @@ struct ExcerptInfo {
   std::int64_t target_start = 0, interferer_start = 0;  // frames
   float target_gain = 1.f, interferer_gain = 1.f;
   bool target_swapped = false, interferer_swapped = false;
+  ItemAugmentation augment;  // the input augmentations applied after the mix was formed
 };
 
 struct Batch {
@@ -108,8 +124,9 @@ class BatchLease {
 
 class Loader {
  public:
-  // The cache must outlive the loader. Throws unmix::Error for bad options or when the split has no track
-  // long enough for seq_dur (or, in excerpt mode with random_interferer_track, fewer than two).
+  // The cache must outlive the loader. Throws unmix::Error for bad options (augmentation settings included,
+  // checked against the cache's rate) or when the split has no track long enough for seq_dur (or, in excerpt
+  // mode with random_interferer_track, fewer than two).
   Loader(const Cache& cache, LoaderOptions options,
          std::shared_ptr<HostAllocator> allocator = default_host_allocator());
   ~Loader();  // stops and joins the workers
@@ -132,6 +149,9 @@ class Loader {
   static void make_excerpt_batch(const Cache& cache, const LoaderOptions& options,
                                  const std::vector<std::size_t>& tracks, std::int64_t index, float* mix,
                                  float* target, std::vector<ExcerptInfo>& items);
+  // Empty when the augmentation settings are usable with a cache at `sample_rate`, else the first problem,
+  // naming the LoaderOptions field ("codec_probability must be in [0, 1]").
+  static std::string augmentation_problem(const LoaderOptions& options, int sample_rate);
   // The tracks excerpt mode samples from: the split's tracks, long enough, bleed filtered as asked.
   static std::vector<std::size_t> eligible_tracks(const Cache& cache, const LoaderOptions& options);
 

@@ -24,6 +24,15 @@ struct TrainConfig {
   int batch_size = 16;
   double seq_dur = 6.0;
   int samples_per_track = 64;
+  // input augmentations (docs/data.md), each a probability per excerpt; 0 (the default) is off
+  double mono_probability = 0.0;
+  double tilt_probability = 0.0;
+  double tilt_db_per_octave_max = 1.0;
+  double resample_probability = 0.0;
+  std::string resample_rates = "48000";        // intermediate rates, comma-separated
+  double codec_probability = 0.0;
+  std::string codecs = "mp3,vorbis,opus";      // comma-separated subset
+  int codec_kbps_min = 64, codec_kbps_max = 192;
   double lr = 1e-3;
   double weight_decay = 1e-5;
   int lr_decay_patience = 80;
