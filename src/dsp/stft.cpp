@@ -12,7 +12,10 @@ namespace unmix {
 namespace {
 
 // Frames transformed per pocketfft call: enough to fill its SIMD lanes many times over, few enough that the
-// scratch stays in cache (64 frames of 4096 floats: 1 MB).
+// scratch stays in cache (64 frames of 4096 floats: 1 MB). Every call transforms all 64 (unused ones are
+// zeros): pocketfft runs whole groups of SIMD lanes one way and a remainder another, with different
+// rounding, so a frame's bits would otherwise depend on its place in the call, and a signal processed in
+// chunks would not equal the same signal processed whole. 64 is a multiple of every lane count.
 constexpr int kFramesPerCall = 64;
 
 }  // namespace
@@ -60,6 +63,7 @@ ComplexSpectrogram Stft::forward(const float* planar, int channels, std::int64_t
 #pragma omp parallel
   {
     std::vector<float> block(static_cast<std::size_t>(kFramesPerCall) * n_fft_);
+    std::vector<std::complex<float>> bins_out(static_cast<std::size_t>(kFramesPerCall) * spec.bins);
 #pragma omp for schedule(static)
     for (int job = 0; job < jobs; ++job) {
       const int c = job / blocks_per_channel;
@@ -77,8 +81,10 @@ ComplexSpectrogram Stft::forward(const float* planar, int channels, std::int64_t
           segment[i] = x[k] * window_[i];
         }
       }
-      pocketfft::r2c<float>({static_cast<std::size_t>(count), static_cast<std::size_t>(n_fft_)}, in_stride, out_stride,
-                            1, pocketfft::FORWARD, block.data(), spec.frame(c, t0), 1.f, 1);
+      std::fill(block.begin() + static_cast<std::ptrdiff_t>(count) * n_fft_, block.end(), 0.f);
+      pocketfft::r2c<float>({static_cast<std::size_t>(kFramesPerCall), static_cast<std::size_t>(n_fft_)}, in_stride,
+                            out_stride, 1, pocketfft::FORWARD, block.data(), bins_out.data(), 1.f, 1);
+      std::copy_n(bins_out.begin(), static_cast<std::size_t>(count) * spec.bins, spec.frame(c, t0));
     }
   }
   return spec;
@@ -100,6 +106,7 @@ void Stft::inverse(const ComplexSpectrogram& spec, bool center, std::int64_t len
 #pragma omp parallel
   {
     std::vector<float> block(static_cast<std::size_t>(kFramesPerCall) * n_fft_);
+    std::vector<std::complex<float>> bins_in(static_cast<std::size_t>(kFramesPerCall) * spec.bins);
     std::vector<double> acc;
 #pragma omp for schedule(static)
     for (int c = 0; c < spec.channels; ++c) {
@@ -108,8 +115,11 @@ void Stft::inverse(const ComplexSpectrogram& spec, bool center, std::int64_t len
         const int count = std::min(kFramesPerCall, spec.frames - t0);
         // irfft of each frame, scaled by 1 / n_fft; the inverse real FFT uses only the real parts of the DC
         // and Nyquist bins, as irfft does.
-        pocketfft::c2r<float>({static_cast<std::size_t>(count), static_cast<std::size_t>(n_fft_)}, in_stride,
-                              out_stride, 1, pocketfft::BACKWARD, spec.frame(c, t0), block.data(), 1.f / static_cast<float>(n_fft_), 1);
+        std::copy_n(spec.frame(c, t0), static_cast<std::size_t>(count) * spec.bins, bins_in.begin());
+        std::fill(bins_in.begin() + static_cast<std::ptrdiff_t>(count) * spec.bins, bins_in.end(), std::complex<float>());
+        pocketfft::c2r<float>({static_cast<std::size_t>(kFramesPerCall), static_cast<std::size_t>(n_fft_)}, in_stride,
+                              out_stride, 1, pocketfft::BACKWARD, bins_in.data(), block.data(),
+                              1.f / static_cast<float>(n_fft_), 1);
         for (int f = 0; f < count; ++f) {
           const float* frame = block.data() + static_cast<std::size_t>(f) * n_fft_;
           const std::size_t offset = static_cast<std::size_t>(t0 + f) * n_hop_;
