@@ -69,7 +69,7 @@ fi
   touch "$out/heldout/.complete"
 }
 [[ -f $out/heldout.json ]] ||
-  build/tools/make_manifests --root "$out/heldout" --name guitar "${guitars[@]}" --valid 0 --test 1 --seed 2 \
+  build/tools/make_manifests --root "$out/heldout" --name guitar "${guitars[@]}" --valid 0 --test 0 --seed 2 \
     --out "$out/heldout.json"
 rm -rf "$out/separated"
 mkdir -p "$out/separated"
@@ -78,7 +78,7 @@ while read -r mix; do
   build/tools/separate --model "$out/model" --targets guitar --outdir "$out/separated" "$mix"
   mv "$out/separated/$(basename "${mix%.wav}")" "$out/separated/$track"
 done < <(find "$out/heldout" -name '*_MIX.wav' | sort)
-build/tools/evaluate --root "$out/heldout" --manifest "$out/heldout.json" --split test \
+build/tools/evaluate --root "$out/heldout" --manifest "$out/heldout.json" --split all \
   --estimates UMX="$out/separated" --oracle IRM1,Mixture --out "$out/eval"
 cat "$out/eval/summary.csv"
 
