@@ -16,7 +16,8 @@ std::vector<std::string> list_targets(const std::filesystem::path& model_dir) {
     const auto& path = entry.path();
     if (path.extension() != ".json" || path.stem() == "separator") continue;
     const std::string target = path.stem().string();
-    if (std::filesystem::is_regular_file(model_weights_path(model_dir, target), ec)) targets.push_back(target);
+    std::error_code missing;  // a .json without weights (a recipe, notes) is simply not a target
+    if (std::filesystem::is_regular_file(model_weights_path(model_dir, target), missing)) targets.push_back(target);
   }
   if (ec) fail(model_dir, "cannot list the model folder: " + ec.message());
   std::sort(targets.begin(), targets.end());
@@ -28,12 +29,21 @@ std::optional<std::filesystem::path> default_model_dir(const std::filesystem::pa
   if (const char* env = std::getenv("UNMIX_MODEL_DIR"); env && *env) return std::filesystem::path(env);
   std::vector<std::filesystem::path> candidates = {std::filesystem::current_path(ec) / "models" / "default"};
   if (!executable.empty()) {
-    // build/tools/separate -> <source tree>/models/default
     const auto exe = std::filesystem::weakly_canonical(executable, ec);
-    if (!ec) candidates.push_back(exe.parent_path().parent_path().parent_path() / "models" / "default");
+    if (!ec) {
+      // installed: <prefix>/bin/separate -> <prefix>/share/guitar-unmix/models/default
+      candidates.push_back(exe.parent_path().parent_path() / "share" / "guitar-unmix" / "models" / "default");
+      // a build folder inside the source tree: <source>/build/tools/separate -> <source>/models/default
+      candidates.push_back(exe.parent_path().parent_path().parent_path() / "models" / "default");
+    }
   }
+#ifdef UNMIX_SOURCE_DIR
+  // a build folder anywhere else: the source tree it was configured from
+  candidates.push_back(std::filesystem::path(UNMIX_SOURCE_DIR) / "models" / "default");
+#endif
+  // A folder counts only when it holds a model (models/default also keeps the recipe).
   for (const auto& dir : candidates)
-    if (std::filesystem::is_directory(dir, ec)) return dir;
+    if (std::filesystem::is_directory(dir, ec) && !list_targets(dir).empty()) return dir;
   return std::nullopt;
 }
 

@@ -433,6 +433,29 @@ TEST_F(SeparateCli, ReportsBadFilesAndGoesOn) {
   EXPECT_FALSE(fs::exists(dir / "out" / "bad")) << log;
 }
 
+// The default model is found from any working directory: next to an installed command
+// (<prefix>/share/guitar-unmix/models/default), before the source tree's; a folder without a model (the
+// source tree keeps its recipe there) does not count.
+TEST(ModelLookup, InstalledModelFromAnyWorkingDirectory) {
+  const fs::path root = test::temp_dir("lookup");
+  const fs::path prefix = root / "prefix", elsewhere = root / "elsewhere";
+  fs::create_directories(prefix / "bin");
+  fs::create_directories(elsewhere / "models" / "default");  // empty: not a model
+  ::unsetenv("UNMIX_MODEL_DIR");
+  const fs::path cwd = fs::current_path();
+  fs::current_path(elsewhere);
+  const fs::path installed = prefix / "share" / "guitar-unmix" / "models" / "default";
+  save_model(installed, "guitar", fixture_weights("guitar", 2));
+  const auto found = default_model_dir(prefix / "bin" / "separate");
+  fs::current_path(cwd);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(fs::weakly_canonical(*found), fs::weakly_canonical(installed));
+  ::setenv("UNMIX_MODEL_DIR", "/somewhere/else", 1);
+  EXPECT_EQ(*default_model_dir(prefix / "bin" / "separate"), fs::path("/somewhere/else"));
+  ::unsetenv("UNMIX_MODEL_DIR");
+  fs::remove_all(root);
+}
+
 TEST_F(SeparateCli, HelpModelLookupAndBadOptions) {
   EXPECT_EQ(run_tool("--help", dir / "help.txt"), 0);
   const std::string help = read_text(dir / "help.txt");
