@@ -47,6 +47,9 @@ class UmxCpu {
   std::vector<cpu::Mat<float>> lstm_in_, lstm_out_, dropout_mask_;
   std::vector<cpu::LstmCache<float>> lstm_cache_;
   cpu::Mat<float> concat_, fc2_out_, bn2_out_, relu_out_, fc3_out_, bn3_out_;
+  // backward scratch, kept between steps: the output-sized ones are tens of MB, and allocating them anew
+  // every step costs page faults and zeroing
+  cpu::Mat<float> d_a_, d_b_, d_concat_, d_lstm_, d_in_, d_tanh_;
   cpu::BatchNormCache<float> bn_cache_[3];
 };
 

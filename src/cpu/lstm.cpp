@@ -62,10 +62,10 @@ void bilstm_layer_forward(const Mat<T>& x, int frames, int batch, int hidden, co
 
 template <typename T>
 void bilstm_layer_backward(const Mat<T>& dy, const Mat<T>& x, const Mat<T>& y, int frames, int batch, int hidden,
-                           const LstmDirection<T> dirs[2], const LstmCache<T>& cache,
+                           const LstmDirection<T> dirs[2], LstmCache<T>& cache,
                            const LstmDirectionGrads<T> grads[2], Mat<T>& dx) {
   const Eigen::Index in = x.rows(), n = x.cols(), H = hidden;
-  Mat<T> dx_direction[2];
+  Mat<T>* dx_direction = cache.dx_direction;
   // Directions are independent (disjoint weight gradients); each writes its own input gradient.
 #pragma omp parallel for num_threads(2) schedule(static, 1)
   for (int d = 0; d < 2; ++d) {
@@ -73,8 +73,10 @@ void bilstm_layer_backward(const Mat<T>& dy, const Mat<T>& x, const Mat<T>& y, i
     ConstMatMap<T> w_hh_t(dirs[d].w_hh, H, 4 * H);
     const Mat<T>& gates = cache.gates[d];
     const Mat<T>& cells = cache.cells[d];
-    Mat<T> d_gates(4 * H, n);
-    Mat<T> h_prev_all = Mat<T>::Zero(H, n);  // hidden state entering each frame, for dW_hh
+    Mat<T>& d_gates = cache.d_gates[d];
+    d_gates.resize(4 * H, n);
+    Mat<T>& h_prev_all = cache.h_prev_all[d];  // hidden state entering each frame, for dW_hh
+    h_prev_all.setZero(H, n);
     Mat<T> dh_next = Mat<T>::Zero(H, batch), dc_next = Mat<T>::Zero(H, batch);
     for (int s = frames - 1; s >= 0; --s) {
       const int t = d == 0 ? s : frames - 1 - s;
@@ -118,7 +120,7 @@ void bilstm_layer_backward(const Mat<T>& dy, const Mat<T>& x, const Mat<T>& y, i
   template void bilstm_layer_forward<T>(const Mat<T>&, int, int, int, const LstmDirection<T>[2], Mat<T>&,       \
                                         LstmCache<T>&);                                                         \
   template void bilstm_layer_backward<T>(const Mat<T>&, const Mat<T>&, const Mat<T>&, int, int, int,            \
-                                         const LstmDirection<T>[2], const LstmCache<T>&,                        \
+                                         const LstmDirection<T>[2], LstmCache<T>&,                              \
                                          const LstmDirectionGrads<T>[2], Mat<T>&);
 UNMIX_INSTANTIATE(float)
 UNMIX_INSTANTIATE(double)

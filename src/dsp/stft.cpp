@@ -73,6 +73,10 @@ ComplexSpectrogram Stft::forward(const float* planar, int channels, std::int64_t
       for (int f = 0; f < count; ++f) {
         float* segment = block.data() + static_cast<std::size_t>(f) * n_fft_;
         const std::int64_t start = static_cast<std::int64_t>(t0 + f) * n_hop_ - pad;
+        if (start >= 0 && start + n_fft_ <= length) {
+          for (int i = 0; i < n_fft_; ++i) segment[i] = x[start + i] * window_[i];  // inside: no padding
+          continue;
+        }
         for (int i = 0; i < n_fft_; ++i) {
           std::int64_t k = start + i;
           // reflect padding (no edge repeat): x[-k] for k < 0, x[2(L-1) - k] past the end

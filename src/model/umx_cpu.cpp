@@ -102,17 +102,19 @@ void UmxCpu::backward(const float* d_out, std::span<float> grads, float* d_mix) 
                                           g(bn + ".bias"));
   };
 
-  Mat<float> d_a, d_b;
+  Mat<float>& d_a = d_a_;
+  Mat<float>& d_b = d_b_;
   cpu::output_mask_backward<float>(d_out, bn3_out_, mix_, c.nb_channels, c.nb_bins, w_["output_scale"].data(),
                                    w_["output_mean"].data(), d_a, g("output_scale"), g("output_mean"));
   bn_backward(2, d_a, fc3_out_, d_b);
   cpu::linear_backward<float>(d_b, relu_out_, w_["fc3.weight"].data(), c.output_features(), &d_a, g("fc3.weight"));
   cpu::relu_backward<float>(d_a, bn2_out_, d_b);
   bn_backward(1, d_b, fc2_out_, d_a);
-  Mat<float> d_concat;
+  Mat<float>& d_concat = d_concat_;
   cpu::linear_backward<float>(d_a, concat_, w_["fc2.weight"].data(), c.hidden_size, &d_concat, g("fc2.weight"));
 
-  Mat<float> d_lstm = d_concat.bottomRows(c.hidden_size);
+  Mat<float>& d_lstm = d_lstm_;
+  d_lstm = d_concat.bottomRows(c.hidden_size);
   for (int layer = c.nb_layers - 1; layer >= 0; --layer) {
     cpu::LstmDirection<float> dirs[2];
     cpu::LstmDirectionGrads<float> dgrads[2];
@@ -122,15 +124,16 @@ void UmxCpu::backward(const float* d_out, std::span<float> grads, float* d_mix) 
       dgrads[d] = {g(lstm_name("weight_ih", layer, d)), g(lstm_name("weight_hh", layer, d)),
                    g(lstm_name("bias_ih", layer, d)), g(lstm_name("bias_hh", layer, d))};
     }
-    Mat<float> d_in;
+    Mat<float>& d_in = d_in_;
     cpu::bilstm_layer_backward<float>(d_lstm, lstm_in_[layer], lstm_out_[layer], frames_, batch_, c.lstm_hidden(), dirs,
                                       lstm_cache_[layer], dgrads, d_in);
     if (layer > 0 && dropout_mask_[layer].size() == d_in.size() && mode_ == Mode::Train && dropout_ > 0.f)
       cpu::dropout_backward<float>(d_in, dropout_mask_[layer], d_lstm);
     else
-      d_lstm = std::move(d_in);
+      d_lstm.swap(d_in);
   }
-  Mat<float> d_tanh = d_concat.topRows(c.hidden_size) + d_lstm;
+  Mat<float>& d_tanh = d_tanh_;
+  d_tanh = d_concat.topRows(c.hidden_size) + d_lstm;
   cpu::tanh_backward<float>(d_tanh, tanh_out_, d_a);
   bn_backward(0, d_a, fc1_out_, d_b);
   cpu::linear_backward<float>(d_b, x_in_, w_["fc1.weight"].data(), c.hidden_size, &d_a, g("fc1.weight"));

@@ -106,6 +106,8 @@ template <typename T>
 struct LstmCache {
   Mat<T> gates[2];  // activated gates [4H, N] per direction (i, f, g, o blocks)
   Mat<T> cells[2];  // cell states [H, N]
+  // backward scratch, kept so a training loop does not allocate (and page in) them every step
+  Mat<T> d_gates[2], h_prev_all[2], dx_direction[2];
 };
 // x: [in, T * B] -> y: [2H, T * B], forward direction in rows [0, H), reverse in [H, 2H). Zero initial state.
 template <typename T>
@@ -113,7 +115,7 @@ void bilstm_layer_forward(const Mat<T>& x, int frames, int batch, int hidden, co
                           Mat<T>& y, LstmCache<T>& cache);
 template <typename T>
 void bilstm_layer_backward(const Mat<T>& dy, const Mat<T>& x, const Mat<T>& y, int frames, int batch, int hidden,
-                           const LstmDirection<T> dirs[2], const LstmCache<T>& cache,
+                           const LstmDirection<T> dirs[2], LstmCache<T>& cache,
                            const LstmDirectionGrads<T> grads[2], Mat<T>& dx);
 
 // ---- output: relu(z * output_scale + output_mean) * mix ----
