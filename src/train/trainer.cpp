@@ -323,7 +323,7 @@ std::unique_ptr<data::Loader> Trainer::train_loader(std::int64_t epoch) const {
   o.seed = epoch_seed(config_.seed, epoch);
   o.workers = config_.nb_workers;
   o.max_batches = batches_per_epoch_;
-  // This rank's items of every global batch: a contiguous share, the first ranks one more when uneven.
+  // This rank's items of every global batch: a contiguous share, the later ranks one more when uneven.
   const std::int64_t B = config_.batch_size, P = comm_->size(), r = comm_->rank();
   o.shard_offset = static_cast<int>(B * r / P);
   o.shard_size = static_cast<int>(B * (r + 1) / P) - o.shard_offset;
