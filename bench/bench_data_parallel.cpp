@@ -24,12 +24,21 @@ namespace {
 
 fs::path build_dir() { return fs::read_symlink("/proc/self/exe").parent_path().parent_path(); }
 
+// The corpus, its cache and the runs live in a temporary directory removed at exit.
+struct BenchDir {
+  fs::path dir = fs::temp_directory_path() / ("unmix-bench-dp-" + std::to_string(::getpid()));
+  ~BenchDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
 const fs::path& corpus_cache() {
+  static const BenchDir bench_dir;
   static const fs::path cache = [] {
-    const fs::path dir = fs::temp_directory_path() / ("unmix-bench-dp-" + std::to_string(::getpid()));
-    const auto manifest = unmix::test::write_corpus(dir / "corpus", 9, 1, 6.0);  // 8 train tracks
-    unmix::test::write_corpus_cache(manifest, dir / "corpus", dir / "cache");
-    return dir / "cache";
+    const auto manifest = unmix::test::write_corpus(bench_dir.dir / "corpus", 9, 1, 6.0);  // 8 train tracks
+    unmix::test::write_corpus_cache(manifest, bench_dir.dir / "corpus", bench_dir.dir / "cache");
+    return bench_dir.dir / "cache";
   }();
   return cache;
 }
