@@ -1,6 +1,7 @@
 // Data-parallel training on the CPU under mpirun (docs/training.md): 2 ranks sharing each global batch
 // train the same model as one process with that batch, within float rounding of the summation order; a
-// rerun is bit for bit the same; a run resumes with another rank count; a rank that fails ends the job.
+// rerun is bit for bit the same; a run resumes with another rank count; a rank that fails, dies or hangs
+// ends the job.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -248,6 +249,34 @@ TEST_F(TrainMpi, ARankThatDiesEndsTheJob) {
   ASSERT_NE(WEXITSTATUS(status), 99) << "the job hung after rank 1 died:\n" << text;
   EXPECT_NE(WEXITSTATUS(status), 0) << text;
   EXPECT_NE(text.find("exited on signal 9"), std::string::npos) << text;
+}
+
+TEST_F(TrainMpi, ARankThatHangsEndsTheJobAfterTheCollectiveTimeout) {
+  // rank 1 is frozen (SIGSTOP: alive, so mpirun sees nothing): rank 0's next collective times out
+  std::vector<std::string> argv = mpirun(2);
+  for (auto& a : train_args("frozen", 1000)) argv.push_back(a);
+  for (const char* a : {"--collective-timeout", "5"}) argv.emplace_back(a);
+  const fs::path log = *dir_ / "frozen.log";
+  const pid_t job = fork();
+  if (job == 0) {
+    const int code = run(argv, log, 120);
+    ::_exit(code == -1 ? 99 : std::min(code, 98));
+  }
+  const fs::path checkpoint = checkpoint_path(*dir_ / "frozen");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (!fs::exists(checkpoint) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const pid_t victim = find_rank(1, (*dir_ / "frozen").string());
+  ASSERT_GT(victim, 0) << read_text(log);
+  ::kill(victim, SIGSTOP);
+  int status = 0;
+  ::waitpid(job, &status, 0);
+  if (find_rank(1, (*dir_ / "frozen").string()) == victim) ::kill(victim, SIGKILL);  // if mpirun left it behind
+  const std::string text = read_text(log);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_NE(WEXITSTATUS(status), 99) << "the job hung with rank 1 frozen:\n" << text;
+  EXPECT_NE(WEXITSTATUS(status), 0) << text;
+  EXPECT_NE(text.find("rank 0: no answer from the other ranks for 5 s"), std::string::npos) << text;
 }
 
 }  // namespace
