@@ -3,17 +3,21 @@
 //   train --root corpus --manifest m.json --cache cache/guitar --output runs/guitar --device cuda
 //   train --config settings.json --lr 3e-4 --output runs/g2             # flags win over the file
 //   train --resume runs/guitar [--epochs 2000]                          # continue exactly
+//   mpirun -np 4 train --cache cache/guitar --output runs/guitar         # data-parallel: 4 ranks share each batch
 // Ctrl-C / SIGTERM: the current step finishes, a checkpoint is written, exit 0. Documentation: docs/training.md.
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "unmix/stop_signal.h"
 #include "unmix/error.h"
+#include "unmix/parallel/communicator.h"
 #include "unmix/train/config.h"
 #include "unmix/train/trainer.h"
 
@@ -51,8 +55,22 @@ int main(int argc, char** argv) {
   app.add_option("--resume", resume,
                  "continue the run in this output directory where its checkpoint left off (its settings are kept; "
                  "--epochs, --workers, --device, --tf32, --progress-seconds and data paths may change)");
+  double collective_timeout = 600;
+  app.add_option("--collective-timeout", collective_timeout,
+                 "under mpirun: seconds a rank waits for the others in a collective before it ends the job with an "
+                 "error (a rank died or hangs)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
+  std::unique_ptr<parallel::Communicator> ranks;
+  try {
+    ranks = parallel::make_communicator(collective_timeout);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train: %s\n", e.what());
+    return 1;
+  }
+  const bool root = ranks->is_root();
   try {
     RunRequest request;
     if (!config_file.empty()) request.given = merge_config_file(request.config, config_file);
@@ -66,19 +84,25 @@ int main(int argc, char** argv) {
     unmix::stop_on_signals();
     TrainerHooks hooks;
     hooks.stop = &g_stop;
+    hooks.communicator = ranks.get();
     hooks.log = [](const std::string& line) {
       std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
     };
     const TrainResult result = run_training(request, hooks);
-    std::fprintf(stderr, "train: %s\n", result.message.c_str());
+    if (root) std::fprintf(stderr, "train: %s\n", result.message.c_str());
     if (result.outcome == Outcome::Diverged) return 1;
-    if (result.best_epoch > 0)
+    if (root && result.best_epoch > 0)
       std::printf("%s: best validation loss %.6g at epoch %lld of %lld (%s)\n", result.output.c_str(), result.best_loss,
                   static_cast<long long>(result.best_epoch), static_cast<long long>(result.epochs),
                   result.outcome == Outcome::Interrupted ? "interrupted; --resume continues" : "done");
     return 0;
   } catch (const std::exception& e) {
+    // With ranks, the others may be waiting in a collective for this one: end them all.
+    if (ranks->size() > 1)
+      ranks->abort("train: rank " + std::to_string(ranks->rank()) + " of " + std::to_string(ranks->size()) + ": " +
+                       e.what() + " (ending every rank)",
+                   1);
     std::fprintf(stderr, "train: %s\n", e.what());
     return 1;
   }

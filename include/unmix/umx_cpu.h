@@ -5,6 +5,7 @@
 // openunmix works in after `x.permute(3, 0, 1, 2)`; its (batch, channels, bins, frames) tensors convert with
 // to_frame_major / from_frame_major.
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <span>
 #include <vector>
@@ -16,6 +17,19 @@
 namespace unmix {
 
 enum class Mode { Train, Eval };
+
+// Data parallelism (docs/training.md): this process holds items [offset, offset + batch) of every global
+// batch of global_batch items, and the sums add buffers over all the processes in a fixed order. Training
+// then computes what one process would on the global batch: BatchNorm on the global batch's statistics,
+// dropout masks from the global batch's stream, the loss as the global mean, and the gradient summed over
+// the processes before Adam (so every process applies the same update).
+struct BatchShard {
+  int global_batch = 0;  // 0: not sharded, this process holds the whole batch
+  int offset = 0;
+  cpu::SumAcross sum_doubles;
+  std::function<void(std::span<float>)> sum_floats;
+  bool active() const { return global_batch > 0; }
+};
 
 class UmxCpu {
  public:
@@ -33,11 +47,15 @@ class UmxCpu {
   std::mt19937_64& dropout_rng() { return rng_; }
   // The dropout probability used between LSTM layers in Train mode (defaults to config.lstm_dropout).
   void set_lstm_dropout(float p) { dropout_ = p; }
+  // Train-mode forwards and train_step from now on work on this shard (BatchShard{}: the whole batch).
+  void set_shard(BatchShard shard) { shard_ = std::move(shard); }
+  const BatchShard& shard() const { return shard_; }
 
  private:
   UmxWeights& w_;
   std::mt19937_64 rng_;
   float dropout_;
+  BatchShard shard_;
 
   // Activations kept from the last forward for backward.
   int frames_ = 0, batch_ = 0;
@@ -54,7 +72,8 @@ class UmxCpu {
 };
 
 // One training step as openunmix's train.py: zero grads, forward (Train), MSE against target, backward,
-// Adam over the trainable range. Returns the loss. grads must hold table.total_size() floats.
+// Adam over the trainable range. Returns the loss. grads must hold table.total_size() floats. With a shard
+// set on the model, `batch` is the shard's and the loss returned is the global batch's.
 double train_step(UmxCpu& model, const float* mix, const float* target, int frames, int batch,
                   std::vector<float>& grads, cpu::AdamState& adam, const cpu::AdamOptions& options,
                   std::vector<float>& scratch_out);

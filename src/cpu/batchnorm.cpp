@@ -2,6 +2,7 @@
 // running variance with the unbiased one; evaluation uses the running statistics.
 // Reductions run column by column (contiguous memory) and accumulate in double, since N = frames * batch
 // can be large and float sums would drift from PyTorch's.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -40,24 +41,29 @@ void reduce_dy(const Mat<T>& dy, const Mat<T>& x, const BatchNormCache<T>& cache
 
 template <typename T>
 void batchnorm_train_forward(const Mat<T>& x, const T* gamma, const T* beta, T* running_mean, T* running_var,
-                             const BatchNormOptions& opt, Mat<T>& y, BatchNormCache<T>& cache) {
-  const auto channels = x.rows(), n = x.cols();
-  if (n < 2) fail("batchnorm", "training needs more than one value per channel");
-  std::vector<double> sum(channels, 0.0), sq(channels, 0.0);
-  for (Eigen::Index j = 0; j < n; ++j)
+                             const BatchNormOptions& opt, Mat<T>& y, BatchNormCache<T>& cache, const SumAcross* across) {
+  const auto channels = x.rows();
+  // sums per channel, then (across shards) the value count in the last slot
+  std::vector<double> sum(channels + 1, 0.0), sq(channels, 0.0);
+  for (Eigen::Index j = 0; j < x.cols(); ++j)
     for (Eigen::Index c = 0; c < channels; ++c) sum[c] += static_cast<double>(x(c, j));
-  for (auto& s : sum) s /= static_cast<double>(n);
-  for (Eigen::Index j = 0; j < n; ++j)
+  sum[channels] = static_cast<double>(x.cols());
+  if (across) (*across)(sum);
+  const double n = sum[channels];
+  if (n < 2) fail("batchnorm", "training needs more than one value per channel");
+  for (Eigen::Index c = 0; c < channels; ++c) sum[c] /= n;
+  for (Eigen::Index j = 0; j < x.cols(); ++j)
     for (Eigen::Index c = 0; c < channels; ++c) {
       const double d = static_cast<double>(x(c, j)) - sum[c];
       sq[c] += d * d;
     }
+  if (across) (*across)(sq);
   cache.mean.resize(channels);
   cache.inv_std.resize(channels);
   for (Eigen::Index c = 0; c < channels; ++c) {
     const double mean = sum[c];
-    const double var_biased = sq[c] / static_cast<double>(n);
-    const double var_unbiased = sq[c] / static_cast<double>(n - 1);
+    const double var_biased = sq[c] / n;
+    const double var_unbiased = sq[c] / (n - 1);
     cache.mean[c] = static_cast<T>(mean);
     cache.inv_std[c] = static_cast<T>(1.0 / std::sqrt(var_biased + opt.eps));
     running_mean[c] = static_cast<T>((1.0 - opt.momentum) * static_cast<double>(running_mean[c]) + opt.momentum * mean);
@@ -82,23 +88,37 @@ void batchnorm_eval_forward(const Mat<T>& x, const T* gamma, const T* beta, cons
 
 template <typename T>
 void batchnorm_train_backward(const Mat<T>& dy, const Mat<T>& x, const T* gamma, const BatchNormCache<T>& cache,
-                              Mat<T>& dx, T* d_gamma, T* d_beta) {
-  const auto channels = x.rows(), n = x.cols();
+                              Mat<T>& dx, T* d_gamma, T* d_beta, const SumAcross* across) {
+  const auto channels = x.rows(), local_n = x.cols();
   std::vector<double> sum_dy, sum_dy_xhat;
   reduce_dy(dy, x, cache, sum_dy, sum_dy_xhat);
+  // The parameter gradients are this shard's sums; dx needs the whole batch's.
+  for (Eigen::Index c = 0; c < channels; ++c) {
+    d_gamma[c] += static_cast<T>(sum_dy_xhat[c]);
+    d_beta[c] += static_cast<T>(sum_dy[c]);
+  }
+  double n = static_cast<double>(local_n);
+  if (across) {
+    std::vector<double> all(2 * channels + 1);
+    std::copy(sum_dy.begin(), sum_dy.end(), all.begin());
+    std::copy(sum_dy_xhat.begin(), sum_dy_xhat.end(), all.begin() + channels);
+    all[2 * channels] = n;
+    (*across)(all);
+    std::copy_n(all.begin(), channels, sum_dy.begin());
+    std::copy_n(all.begin() + channels, channels, sum_dy_xhat.begin());
+    n = all[2 * channels];
+  }
   // dx = gamma * inv_std / N * (N dy - sum(dy) - xhat sum(dy xhat))
   //    = k * dy + (x - mean) * u + w   with per-channel k, u, w
   Vec<T> k(channels), u(channels), w(channels);
   for (Eigen::Index c = 0; c < channels; ++c) {
-    d_gamma[c] += static_cast<T>(sum_dy_xhat[c]);
-    d_beta[c] += static_cast<T>(sum_dy[c]);
     const double inv_std = static_cast<double>(cache.inv_std[c]);
     const double kk = static_cast<double>(gamma[c]) * inv_std;
     k[c] = static_cast<T>(kk);
-    u[c] = static_cast<T>(-kk * inv_std * sum_dy_xhat[c] / static_cast<double>(n));
-    w[c] = static_cast<T>(-kk * sum_dy[c] / static_cast<double>(n));
+    u[c] = static_cast<T>(-kk * inv_std * sum_dy_xhat[c] / n);
+    w[c] = static_cast<T>(-kk * sum_dy[c] / n);
   }
-  dx.resize(channels, n);
+  dx.resize(channels, local_n);
   dx.noalias() = (dy.array().colwise() * k.array() + (x.colwise() - cache.mean).array().colwise() * u.array()).matrix();
   dx.colwise() += w;
 }
@@ -119,11 +139,11 @@ void batchnorm_eval_backward(const Mat<T>& dy, const Mat<T>& x, const T* gamma, 
 
 #define UNMIX_INSTANTIATE(T)                                                                                   \
   template void batchnorm_train_forward<T>(const Mat<T>&, const T*, const T*, T*, T*, const BatchNormOptions&, \
-                                           Mat<T>&, BatchNormCache<T>&);                                       \
+                                           Mat<T>&, BatchNormCache<T>&, const SumAcross*);                     \
   template void batchnorm_eval_forward<T>(const Mat<T>&, const T*, const T*, const T*, const T*,               \
                                           const BatchNormOptions&, Mat<T>&, BatchNormCache<T>&);               \
   template void batchnorm_train_backward<T>(const Mat<T>&, const Mat<T>&, const T*, const BatchNormCache<T>&,  \
-                                            Mat<T>&, T*, T*);                                                  \
+                                            Mat<T>&, T*, T*, const SumAcross*);                                \
   template void batchnorm_eval_backward<T>(const Mat<T>&, const Mat<T>&, const T*, const BatchNormCache<T>&,   \
                                            Mat<T>&, T*, T*);
 UNMIX_INSTANTIATE(float)

@@ -112,12 +112,15 @@ void Loader::make_excerpt_batch(const Cache& cache, const LoaderOptions& o, cons
   const auto seq = static_cast<std::int64_t>(std::llround(o.seq_dur * cache.sample_rate()));
   const std::size_t per_epoch = tracks.size() * static_cast<std::size_t>(o.samples_per_track);
   const std::int64_t item_stride = channels * seq;
-  items.assign(static_cast<std::size_t>(o.batch_size), {});
+  const int first = o.shard_size > 0 ? o.shard_offset : 0;
+  const int count = o.shard_size > 0 ? o.shard_size : o.batch_size;
+  items.assign(static_cast<std::size_t>(count), {});
   std::int64_t cached_epoch = -1;
   std::vector<std::uint32_t> order;
 
-  for (int k = 0; k < o.batch_size; ++k) {
-    const std::int64_t slot = index * o.batch_size + k;
+  for (int k = 0; k < count; ++k) {
+    // Every draw is keyed by the item's place in the whole epoch, so a shard's items are the whole batch's.
+    const std::int64_t slot = index * o.batch_size + first + k;
     const std::int64_t epoch = slot / static_cast<std::int64_t>(per_epoch);
     if (epoch != cached_epoch) {
       order = epoch_order(o.seed, epoch, tracks.size(), o.samples_per_track);
@@ -223,16 +226,26 @@ Loader::Loader(const Cache& cache, LoaderOptions options, std::shared_ptr<HostAl
     if (!(o.seq_dur > 0) || o.batch_size < 1 || o.samples_per_track < 1)
       fail("loader", "seq_dur, batch_size and samples_per_track must be positive");
     if (!(0 <= o.gain_low && o.gain_low <= o.gain_high)) fail("loader", "gains must satisfy 0 <= gain_low <= gain_high");
+    if (o.shard_size < 0 || o.shard_offset < 0 || o.shard_offset + o.shard_size > o.batch_size)
+      fail("loader", "the shard must lie inside the batch");
     if (const std::string problem = augmentation_problem(o, cache_.sample_rate()); !problem.empty())
       fail("loader", problem);
   }
   seq_frames_ = static_cast<std::int64_t>(std::llround(o.seq_dur * cache_.sample_rate()));
+  if (o.track_stride < 1 || o.track_offset < 0 || o.track_offset >= o.track_stride)
+    fail("loader", "track_offset must be in [0, track_stride)");
   tracks_ = eligible_tracks(cache_, o);
   const std::string split(split_name(o.split));
   if (tracks_.empty())
     fail(cache_.dir(), "no " + split + " track" + (o.mode == LoaderOptions::Mode::Excerpts ? " is at least " + std::to_string(o.seq_dur) + " s long" : ""));
   if (o.mode == LoaderOptions::Mode::Excerpts && o.random_interferer_track && tracks_.size() < 2)
     fail(cache_.dir(), "interferers from another track need at least two " + split + " tracks");
+  if (o.mode == LoaderOptions::Mode::WholeTracks && o.track_stride > 1) {
+    std::vector<std::size_t> mine;
+    for (std::size_t i = static_cast<std::size_t>(o.track_offset); i < tracks_.size(); i += o.track_stride)
+      mine.push_back(tracks_[i]);
+    tracks_ = std::move(mine);  // empty with more ranks than tracks: this one validates nothing
+  }
   if (o.mode == LoaderOptions::Mode::WholeTracks)
     total_batches_ = static_cast<std::int64_t>(tracks_.size());
   else if (o.max_batches > 0)
@@ -240,7 +253,7 @@ Loader::Loader(const Cache& cache, LoaderOptions options, std::shared_ptr<HostAl
 
   slots_.resize(static_cast<std::size_t>(o.prefetch) + 1);  // one leased, `prefetch` ready or filling
   if (o.mode == LoaderOptions::Mode::Excerpts)
-    for (auto& s : slots_) ensure_capacity(s, 2 * static_cast<std::size_t>(o.batch_size * cache_.channels() * seq_frames_));
+    for (auto& s : slots_) ensure_capacity(s, 2 * static_cast<std::size_t>(items_per_batch() * cache_.channels() * seq_frames_));
   for (int w = 0; w < o.workers; ++w) workers_.emplace_back([this] { worker_loop(); });
 }
 
@@ -256,6 +269,8 @@ std::int64_t Loader::batches_per_epoch() const {
   const auto excerpts = static_cast<std::int64_t>(tracks_.size()) * options_.samples_per_track;
   return (excerpts + options_.batch_size - 1) / options_.batch_size;
 }
+
+int Loader::items_per_batch() const { return options_.shard_size > 0 ? options_.shard_size : options_.batch_size; }
 
 void Loader::stop() {
   {
@@ -279,7 +294,9 @@ void Loader::fill(Slot& slot, std::int64_t index) {
   b.index = index;
   b.channels = cache_.channels();
   if (options_.mode == LoaderOptions::Mode::Excerpts) {
-    b.batch_size = options_.batch_size;
+    b.batch_size = items_per_batch();
+    b.global_batch_size = options_.batch_size;
+    b.shard_offset = options_.shard_size > 0 ? options_.shard_offset : 0;
     b.samples = seq_frames_;
     const std::size_t half = static_cast<std::size_t>(b.batch_size * b.channels) * static_cast<std::size_t>(b.samples);
     b.mix = slot.memory;
@@ -292,7 +309,8 @@ void Loader::fill(Slot& slot, std::int64_t index) {
   const std::int64_t frames = cache_.tracks()[track].frames;
   const std::size_t half = static_cast<std::size_t>(b.channels) * static_cast<std::size_t>(frames);
   ensure_capacity(slot, 2 * half);
-  b.batch_size = 1;
+  b.batch_size = b.global_batch_size = 1;
+  b.shard_offset = 0;
   b.samples = frames;
   float* mix = slot.memory;
   float* target = slot.memory + half;

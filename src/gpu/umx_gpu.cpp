@@ -370,12 +370,12 @@ void UmxGpu::zero_grads() {
 
 void UmxGpu::backward(const float* d_out) { impl_->backward(d_out); }
 
-double UmxGpu::mse_loss(const float* out, const float* target, std::size_t count, float* d_out) {
+double UmxGpu::mse_loss(const float* out, const float* target, std::size_t count, float* d_out, float scale) {
   auto& m = *impl_;
   m.require_training("mse_loss");
   m.partials.reserve(std::max(m.partials.size(), mse_partials_size(count)));
   launch_mse_loss(out, target, count, m.partials.data(), m.loss.data(), m.stream);
-  launch_mse_loss_backward(out, target, count, 1.f, d_out, m.stream);
+  launch_mse_loss_backward(out, target, count, scale, d_out, m.stream);
   double loss = 0;
   UNMIX_CUDA(cudaMemcpyAsync(&loss, m.loss.data(), sizeof(double), cudaMemcpyDeviceToHost, m.stream));
   UNMIX_CUDA(cudaStreamSynchronize(m.stream));
@@ -393,7 +393,7 @@ void UmxGpu::adam_step(const cpu::AdamOptions& o) {
 }
 
 double UmxGpu::train_step(const float* mix_audio, const float* target_audio, int batch, std::int64_t samples,
-                          const cpu::AdamOptions& options) {
+                          const cpu::AdamOptions& options, const DataParallelStep* parallel) {
   auto& m = *impl_;
   m.require_training("train_step");
   const int C = m.config.nb_channels, bins = m.config.nb_bins;
@@ -413,8 +413,14 @@ double UmxGpu::train_step(const float* mix_audio, const float* target_audio, int
   }
   zero_grads();
   forward_spectrum(m.mix_spectrum.data(), frames, batch, Mode::Train, m.step_out.data());
-  const double loss = mse_loss(m.step_out.data(), m.target_magnitude.data(), spectrum_size, m.step_d_out.data());
+  const float share = parallel ? parallel->loss_share : 1.f;
+  const double loss =
+      mse_loss(m.step_out.data(), m.target_magnitude.data(), spectrum_size, m.step_d_out.data(), share) * share;
   backward(m.step_d_out.data());
+  if (parallel && parallel->sum_gradients) {
+    Range r("gradient all-reduce");
+    parallel->sum_gradients(m.grads.data(), m.table.trainable_size(), m.stream);
+  }
   adam_step(options);
   return loss;
 }

@@ -29,12 +29,15 @@ void UmxCpu::forward(const float* mix, int frames, int batch, Mode mode, float* 
   mix_ = mix;
   const int n = frames * batch;
   const cpu::BatchNormOptions bn_opt;
+  const cpu::SumAcross* across = mode == Mode::Train && shard_.active() ? &shard_.sum_doubles : nullptr;
+  if (across && (shard_.offset < 0 || shard_.offset + batch > shard_.global_batch))
+    fail("model", "the shard lies outside its global batch");
   auto bn_forward = [&](int index, const Mat<float>& x, Mat<float>& y) {
     const std::string bn = "bn" + std::to_string(index + 1);
     if (mode == Mode::Train) {
       cpu::batchnorm_train_forward<float>(x, w_[bn + ".weight"].data(), w_[bn + ".bias"].data(),
                                           w_[bn + ".running_mean"].data(), w_[bn + ".running_var"].data(), bn_opt, y,
-                                          bn_cache_[index]);
+                                          bn_cache_[index], across);
       w_.num_batches_tracked[index] += 1;
     } else {
       cpu::batchnorm_eval_forward<float>(x, w_[bn + ".weight"].data(), w_[bn + ".bias"].data(),
@@ -58,6 +61,9 @@ void UmxCpu::forward(const float* mix, int frames, int batch, Mode mode, float* 
     // torch.nn.LSTM applies dropout to every layer's output except the last one.
     if (layer == 0) {
       lstm_in_[0] = tanh_out_;
+    } else if (use_dropout && across) {
+      cpu::dropout_forward_shard<float>(lstm_out_[layer - 1], dropout_, rng_, batch, shard_.offset,
+                                        shard_.global_batch, dropout_mask_[layer], lstm_in_[layer]);
     } else if (use_dropout) {
       cpu::dropout_forward<float>(lstm_out_[layer - 1], dropout_, rng_, dropout_mask_[layer], lstm_in_[layer]);
     } else {
@@ -92,11 +98,12 @@ void UmxCpu::backward(const float* d_out, std::span<float> grads, float* d_mix) 
     const auto& e = w_.table.at(name);
     return grads.data() + e.offset;
   };
+  const cpu::SumAcross* across = mode_ == Mode::Train && shard_.active() ? &shard_.sum_doubles : nullptr;
   auto bn_backward = [&](int index, const Mat<float>& dy, const Mat<float>& x, Mat<float>& dx) {
     const std::string bn = "bn" + std::to_string(index + 1);
     if (mode_ == Mode::Train)
       cpu::batchnorm_train_backward<float>(dy, x, w_[bn + ".weight"].data(), bn_cache_[index], dx, g(bn + ".weight"),
-                                           g(bn + ".bias"));
+                                           g(bn + ".bias"), across);
     else
       cpu::batchnorm_eval_backward<float>(dy, x, w_[bn + ".weight"].data(), bn_cache_[index], dx, g(bn + ".weight"),
                                           g(bn + ".bias"));
@@ -152,10 +159,17 @@ double train_step(UmxCpu& model, const float* mix, const float* target, int fram
   float* d_out = scratch_out.data() + count;
   grads.assign(w.table.total_size(), 0.f);
   model.forward(mix, frames, batch, Mode::Train, out);
-  const double loss = cpu::mse_loss_forward<float>(out, target, count);
-  cpu::mse_loss_backward<float>(out, target, count, 1.f, d_out);
+  const BatchShard& shard = model.shard();
+  // The loss is a mean over the global batch: this shard's share of it is its mean times batch / global.
+  const double share = shard.active() ? static_cast<double>(batch) / shard.global_batch : 1.0;
+  double loss = cpu::mse_loss_forward<float>(out, target, count) * share;
+  cpu::mse_loss_backward<float>(out, target, count, static_cast<float>(share), d_out);
   model.backward(d_out, grads);
   const std::size_t trainable = w.table.trainable_size();
+  if (shard.active()) {  // one sum per step over the flat gradient buffer, then every process takes the same step
+    shard.sum_floats(std::span<float>(grads.data(), trainable));
+    shard.sum_doubles(std::span<double>(&loss, 1));
+  }
   if (adam.exp_avg.size() != trainable) adam.reset(trainable);
   cpu::adam_step(std::span<float>(w.values.data(), trainable), std::span<const float>(grads.data(), trainable), adam,
                  options);

@@ -19,8 +19,9 @@ class CpuEngine final : public TrainEngine {
  public:
   CpuEngine(const ModelConfig& config, const EngineOptions& options)
       : weights_(config), model_(weights_, options.dropout_seed), stft_(config.nfft, config.nhop),
-        hook_(options.input_hook) {
+        hook_(options.input_hook), communicator_(options.communicator) {
     adam_.reset(weights_.table.trainable_size());
+    if (communicator_ && communicator_->size() == 1) communicator_ = nullptr;
   }
 
   std::string description() const override { return "cpu"; }
@@ -33,6 +34,12 @@ class CpuEngine final : public TrainEngine {
     magnitudes(batch.mix, batch, frames, mix_);
     magnitudes(batch.target, batch, frames, target_);
     if (hook_) hook_(adam_.step, mix_);
+    if (communicator_) {
+      parallel::Communicator* c = communicator_;
+      model_.set_shard({batch.global_batch_size, batch.shard_offset,
+                        [c](std::span<double> v) { c->sum(v, "batchnorm statistics"); },
+                        [c](std::span<float> v) { c->sum(v, "gradient sum"); }});
+    }
     return unmix::train_step(model_, mix_.data(), target_.data(), frames, batch.batch_size, grads_, adam_, options,
                              scratch_);
   }
@@ -128,6 +135,7 @@ class CpuEngine final : public TrainEngine {
   Stft stft_;
   cpu::AdamState adam_;
   std::function<void(std::int64_t, std::span<float>)> hook_;
+  parallel::Communicator* communicator_;
   std::vector<float> mix_, target_, grads_, scratch_;
   std::vector<float> slice_, chunk_mix_, chunk_target_, out_;
 };

@@ -9,6 +9,7 @@
 #include "unmix/error.h"
 #include "unmix/gpu/buffer.h"
 #include "unmix/gpu/device.h"
+#include "unmix/gpu/gradient_sum.h"
 #include "unmix/gpu/kernels.h"
 #include "unmix/gpu/stft_gpu.h"
 #include "unmix/gpu/umx_gpu.h"
@@ -35,7 +36,14 @@ class GpuEngine final : public TrainEngine {
  public:
   GpuEngine(const ModelConfig& config, const EngineOptions& options, std::string description)
       : config_(config), model_(config, gpu_options(options)), stft_(config.nfft, config.nhop, model_.stream()),
-        description_(std::move(description)), allocator_(std::make_shared<PinnedHostAllocator>()) {}
+        description_(std::move(description)), allocator_(std::make_shared<PinnedHostAllocator>()),
+        ranks_(options.communicator && options.communicator->size() > 1 ? options.communicator : nullptr) {
+    if (ranks_) {
+      int device = 0;
+      UNMIX_CUDA(cudaGetDevice(&device));
+      gradients_ = gpu::make_gradient_sum(*ranks_, device);
+    }
+  }
 
   std::string description() const override { return description_; }
   bool is_gpu() const override { return true; }
@@ -50,7 +58,15 @@ class GpuEngine final : public TrainEngine {
     UNMIX_CUDA(
         cudaMemcpyAsync(target_.data(), batch.target, values * sizeof(float), cudaMemcpyHostToDevice, model_.stream()));
     // Synchronous (the loss comes back): the loader may refill the host buffers once this returns.
-    return model_.train_step(mix_.data(), target_.data(), batch.batch_size, batch.samples, options);
+    if (!ranks_) return model_.train_step(mix_.data(), target_.data(), batch.batch_size, batch.samples, options);
+    gpu::DataParallelStep parallel;
+    parallel.loss_share = static_cast<float>(batch.batch_size) / static_cast<float>(batch.global_batch_size);
+    parallel.sum_gradients = [this](float* grads, std::size_t count, cudaStream_t stream) {
+      gradients_->sum(grads, count, stream);
+    };
+    double loss = model_.train_step(mix_.data(), target_.data(), batch.batch_size, batch.samples, options, &parallel);
+    ranks_->sum(std::span<double>(&loss, 1), "training loss");
+    return loss;
   }
 
   ValidationSum validate(const data::Batch& track, int chunk_frames) override {
@@ -121,6 +137,9 @@ class GpuEngine final : public TrainEngine {
     gpu::GpuOptions g;
     g.tf32 = options.tf32;
     g.dropout_seed = options.dropout_seed;
+    // Each rank its own dropout stream (the same seed would give every shard the same masks).
+    if (options.communicator && options.communicator->size() > 1)
+      g.dropout_seed += 0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(options.communicator->rank());
     return g;
   }
 
@@ -138,13 +157,17 @@ class GpuEngine final : public TrainEngine {
   gpu::DeviceBuffer<float> mix_, target_, target_magnitude_, out_;
   gpu::DeviceBuffer<gpu::Complex> mix_spectrum_, target_spectrum_;
   gpu::DeviceBuffer<double> partials_, loss_;
+  parallel::Communicator* ranks_;                // several ranks, else nullptr
+  std::unique_ptr<gpu::GradientSum> gradients_;  // NCCL, with ranks
 };
 
 }  // namespace
 
 std::unique_ptr<TrainEngine> make_gpu_engine(const ModelConfig& config, const EngineOptions& options) {
   const gpu::DeviceReport report = gpu::require_devices();
-  const gpu::DeviceInfo& d = report.devices.front();
+  // One GPU per rank on a node: the node-local rank picks it.
+  const int local = options.communicator ? options.communicator->local_rank() : 0;
+  const gpu::DeviceInfo& d = report.devices[static_cast<std::size_t>(local) % report.devices.size()];
   UNMIX_CUDA(cudaSetDevice(d.index));
   const std::string description = "cuda:" + std::to_string(d.index) + " " + d.name + " (" +
                                   std::to_string(d.memory_bytes >> 30) + " GiB)";

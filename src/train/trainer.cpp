@@ -63,10 +63,13 @@ data::LoaderOptions augmented_options(const TrainConfig& c) {
 }
 
 // Progress lines go to the caller and to <output>/train.log.
+// With several ranks only rank 0 logs (`enabled`).
 class Log {
  public:
-  Log(std::function<void(const std::string&)> sink, fs::path file) : sink_(std::move(sink)), file_(std::move(file)) {}
+  Log(std::function<void(const std::string&)> sink, fs::path file, bool enabled)
+      : sink_(std::move(sink)), file_(std::move(file)), enabled_(enabled) {}
   void operator()(const std::string& line) const {
+    if (!enabled_) return;
     if (sink_) sink_(line);
     else std::fprintf(stderr, "%s\n", line.c_str());
     if (std::FILE* f = std::fopen(file_.c_str(), "a")) {
@@ -78,6 +81,7 @@ class Log {
  private:
   std::function<void(const std::string&)> sink_;
   fs::path file_;
+  bool enabled_;
 };
 
 bool stop_requested(const TrainerHooks& hooks) { return hooks.stop && hooks.stop->load(); }
@@ -175,17 +179,33 @@ std::string summary_json(const TrainState& s, const std::string& device) {
 
 class Trainer {
  public:
-  Trainer(const RunRequest& request, const TrainerHooks& hooks) : hooks_(hooks) { setup(request); }
+  Trainer(const RunRequest& request, const TrainerHooks& hooks) : hooks_(hooks) {
+    if (!hooks_.communicator) {
+      alone_ = parallel::make_single_process();
+      hooks_.communicator = alone_.get();
+    }
+    comm_ = hooks_.communicator;
+    setup(request);
+  }
   TrainResult run();
 
  private:
   void setup(const RunRequest& request);
   std::unique_ptr<data::Loader> train_loader(std::int64_t epoch) const;
-  void save_state();                                  // engine -> checkpoint
+  void save_state();                                  // engine -> checkpoint (rank 0)
+  bool stop_everywhere(const char* where);             // the stop flag of any rank
+  void average_running_statistics();                   // GPU ranks
   TrainResult finish(Outcome outcome, std::string message);
+  // The engine, and the ranks when there are several ("cpu x 2 ranks (MPI)").
+  std::string description() const {
+    return comm_->size() == 1 ? engine_->description()
+                              : engine_->description() + " x " + std::to_string(comm_->size()) + " ranks (MPI)";
+  }
   TrainResult diverged(const std::string& what, std::int64_t epoch, std::int64_t batch);
 
   TrainerHooks hooks_;
+  std::unique_ptr<parallel::Communicator> alone_;
+  parallel::Communicator* comm_ = nullptr;
   TrainConfig config_;
   std::optional<Log> log_;
   std::optional<data::Cache> cache_;
@@ -217,12 +237,16 @@ void Trainer::setup(const RunRequest& request) {
   validate(config_);
   const fs::path output = config_.output;
   fs::create_directories(output);
-  log_.emplace(hooks_.log, output / "train.log");
+  log_.emplace(hooks_.log, output / "train.log", comm_->is_root());
+  if (config_.batch_size < comm_->size())
+    fail("--batch-size", "the global batch of " + std::to_string(config_.batch_size) + " cannot be shared by " +
+                             std::to_string(comm_->size()) + " ranks (at least one item each)");
   if (!resumed && fs::exists(checkpoint_path(output)))
     fail(output, "already holds a training run (checkpoint.safetensors); resume it with --resume " + output.string() +
                      " or choose another --output");
 
-  if (!config_.root.empty()) build_cache(config_, *log_, hooks_.stop);
+  if (!config_.root.empty() && comm_->is_root()) build_cache(config_, *log_, hooks_.stop);
+  comm_->barrier_untimed();  // the cache is ready for every rank
   cache_.emplace(data::Cache::open(config_.cache));
   check_cache(config_, *cache_);
   const ModelConfig model = model_config(config_, *cache_);
@@ -255,6 +279,7 @@ void Trainer::setup(const RunRequest& request) {
   engine_options.device = config_.device;
   engine_options.tf32 = config_.tf32;
   engine_options.dropout_seed = config_.seed;
+  engine_options.communicator = comm_;
   engine_ = make_engine(model, engine_options);
   engine_->write_state(*weights_, adam_);
   if (resumed && !engine_->set_dropout_state(state_.dropout))
@@ -298,15 +323,37 @@ std::unique_ptr<data::Loader> Trainer::train_loader(std::int64_t epoch) const {
   o.seed = epoch_seed(config_.seed, epoch);
   o.workers = config_.nb_workers;
   o.max_batches = batches_per_epoch_;
+  // This rank's items of every global batch: a contiguous share, the later ranks one more when uneven.
+  const std::int64_t B = config_.batch_size, P = comm_->size(), r = comm_->rank();
+  o.shard_offset = static_cast<int>(B * r / P);
+  o.shard_size = static_cast<int>(B * (r + 1) / P) - o.shard_offset;
   o.prefetch = std::max(2, config_.nb_workers);  // enough ring slots to keep every worker busy
   return std::make_unique<data::Loader>(*cache_, o, engine_->host_allocator());
 }
 
 void Trainer::save_state() {
+  has_checkpoint_ = true;
+  if (!comm_->is_root()) return;  // every rank holds the same state; one writes it
   engine_->read_state(*weights_, adam_);
   state_.dropout = engine_->dropout_state();
   save_checkpoint(checkpoint_path(config_.output), state_, *weights_, adam_);
-  has_checkpoint_ = true;
+}
+
+// GPU ranks normalize with their own shard's BatchNorm statistics, so their running statistics drift apart;
+// once per epoch, before validation, every rank takes their mean. (CPU ranks share the whole batch's
+// statistics and hold the same running statistics already.)
+void Trainer::average_running_statistics() {
+  engine_->read_state(*weights_, adam_);
+  const std::size_t first = weights_->table.trainable_size();
+  std::vector<double> stats(weights_->values.begin() + static_cast<std::ptrdiff_t>(first), weights_->values.end());
+  comm_->sum(stats, "running statistics");
+  for (std::size_t i = 0; i < stats.size(); ++i)
+    weights_->values[first + i] = static_cast<float>(stats[i] / comm_->size());
+  engine_->write_state(*weights_, adam_);
+}
+
+bool Trainer::stop_everywhere(const char* where) {
+  return comm_->any(stop_requested(hooks_), where);
 }
 
 TrainResult Trainer::finish(Outcome outcome, std::string message) {
@@ -315,7 +362,7 @@ TrainResult Trainer::finish(Outcome outcome, std::string message) {
   r.message = std::move(message);
   r.output = config_.output;
   r.target = state_.target;
-  r.device = engine_->description();
+  r.device = description();
   r.epochs = state_.epoch;
   r.steps = state_.steps;
   r.best_epoch = state_.best_epoch;
@@ -341,7 +388,7 @@ TrainResult Trainer::diverged(const std::string& what, std::int64_t epoch, std::
 
 TrainResult Trainer::run() {
   const Log& log = *log_;
-  log("training '" + state_.target + "' on " + engine_->description() + ": " + weights_->config.describe());
+  log("training '" + state_.target + "' on " + description() + ": " + weights_->config.describe());
   log("  " + std::to_string(train_tracks_) + " train / " + std::to_string(valid_tracks_) + " valid tracks, " +
       std::to_string(batches_per_epoch_) + " steps of " + std::to_string(config_.batch_size) + " x " +
       fmt("%g", config_.seq_dur) + " s per epoch, up to " + std::to_string(config_.epochs) + " epochs; output " +
@@ -408,7 +455,7 @@ TrainResult Trainer::run() {
               fmt("%.2f", rate) + " steps/s  data wait " + fmt("%.1f", 100 * wait / elapsed) + "%  epoch ETA " +
               clock_text(static_cast<double>(batches_per_epoch_ - state_.batches_done) / rate));
         }
-        if (stop_requested(hooks_)) {
+        if (stop_everywhere("stop flag")) {
           loader.reset();
           save_state();
           return finish(Outcome::Interrupted, "interrupted at epoch " + std::to_string(epoch) + ", step " +
@@ -417,6 +464,7 @@ TrainResult Trainer::run() {
         }
       }
     }
+    if (comm_->size() > 1 && engine_->is_gpu()) average_running_statistics();
     const double train_seconds = state_.partial_train_seconds, wait_seconds = state_.partial_wait_seconds;
     const double train_loss = state_.partial_loss_sum / static_cast<double>(batches_per_epoch_);
 
@@ -428,12 +476,15 @@ TrainResult Trainer::run() {
     valid_options.split = data::Split::Valid;
     valid_options.workers = 1;
     valid_options.prefetch = 1;
-    double valid_sum = 0;
-    int valid_counted = 0;
+    // Rank r validates tracks r, r + P, ...; the per-track losses are then added up in track order, so the
+    // validation loss is the one-process loss whatever the rank count.
+    valid_options.track_offset = comm_->rank();
+    valid_options.track_stride = comm_->size();
+    std::vector<double> track_mse(valid_tracks_, 0.0), track_counted(valid_tracks_, 0.0);
     {
       data::Loader valid(*cache_, valid_options, engine_->host_allocator());
       while (auto track = valid.next()) {
-        if (stop_requested(hooks_)) {
+        if (comm_->size() == 1 && stop_requested(hooks_)) {  // with ranks: at the end of the epoch, all together
           prefetched.reset();
           save_state();
           return finish(Outcome::Interrupted, "interrupted during the validation of epoch " + std::to_string(epoch) +
@@ -441,10 +492,20 @@ TrainResult Trainer::run() {
         }
         const ValidationSum sum = engine_->validate(**track, valid_chunk_frames_);
         if (sum.count == 0) continue;  // shorter than one STFT frame
-        valid_sum += sum.squared_error / static_cast<double>(sum.count);
-        valid_counted += 1;
+        const auto position = static_cast<std::size_t>((*track)->index * comm_->size() + comm_->rank());
+        track_mse[position] = sum.squared_error / static_cast<double>(sum.count);
+        track_counted[position] = 1.0;
       }
     }
+    comm_->sum(track_mse, "validation losses");
+    comm_->sum(track_counted, "validation losses");
+    double valid_sum = 0;
+    int valid_counted = 0;
+    for (std::size_t t = 0; t < valid_tracks_; ++t)
+      if (track_counted[t] > 0) {
+        valid_sum += track_mse[t];
+        valid_counted += 1;
+      }
     if (valid_counted == 0) fail(config_.cache, "no valid track is long enough for one STFT frame");
     const double valid_loss = valid_sum / valid_counted;
     const double valid_seconds = seconds_since(valid_start);
@@ -475,13 +536,18 @@ TrainResult Trainer::run() {
     state_.partial_loss_sum = state_.partial_train_seconds = state_.partial_wait_seconds = 0;
 
     // ---- outputs: best model, checkpoint, history, curves ----
-    engine_->read_state(*weights_, adam_);
-    if (is_best) save_model(config_.output, state_.target, *weights_, summary_json(state_, engine_->description()));
+    // (rank 0 only: every rank holds the same weights, moments and history)
+    if (comm_->is_root()) {
+      engine_->read_state(*weights_, adam_);
+      if (is_best) save_model(config_.output, state_.target, *weights_, summary_json(state_, description()));
+    }
     save_state();
-    write_history(fs::path(config_.output) / "history.jsonl", state_.history);
-    write_loss_curves(fs::path(config_.output) / "loss.svg", state_.history,
-                      "Open-Unmix '" + state_.target + "': MSE loss per epoch (best " +
-                          fmt("%.4g", state_.stopping.best) + " at epoch " + std::to_string(state_.best_epoch) + ")");
+    if (comm_->is_root()) {
+      write_history(fs::path(config_.output) / "history.jsonl", state_.history);
+      write_loss_curves(fs::path(config_.output) / "loss.svg", state_.history,
+                        "Open-Unmix '" + state_.target + "': MSE loss per epoch (best " +
+                            fmt("%.4g", state_.stopping.best) + " at epoch " + std::to_string(state_.best_epoch) + ")");
+    }
 
     epoch_seconds_total += seconds_since(epoch_start);
     epochs_timed += 1;
@@ -496,7 +562,7 @@ TrainResult Trainer::run() {
     if (stop_early)
       return finish(Outcome::EarlyStopped, "early stopping after epoch " + std::to_string(epoch) + ": no improvement for " +
                                                std::to_string(state_.stopping.num_bad_epochs) + " epochs");
-    if (stop_requested(hooks_))
+    if (stop_everywhere("stop flag"))
       return finish(Outcome::Interrupted, "interrupted after epoch " + std::to_string(epoch) + "; checkpoint written");
   }
   return finish(Outcome::Finished, "finished " + std::to_string(state_.epoch) + " epochs");

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "test_dataset_corpus.h"
@@ -533,4 +534,64 @@ TEST_F(LoaderTest, BadAugmentationSettingsAreRejected) {
   // Settings of an augmentation that is off are not checked.
   o.resample_probability = 0;
   EXPECT_EQ(message(o), "accepted");
+}
+
+// Data parallelism: the shards of a batch, side by side, are the whole batch bit for bit (augmentations on,
+// so every per-item stream is exercised), and the whole-track shards split the valid tracks between them.
+TEST_F(LoaderTest, ShardsOfABatchAreTheWholeBatch) {
+  LoaderOptions whole = excerpt_options();
+  whole.batch_size = 7;
+  whole.tilt_probability = 0.5;
+  whole.mono_probability = 0.5;
+  whole.workers = 2;
+  whole.max_batches = 3;
+  const std::size_t item = static_cast<std::size_t>(cache().channels()) *
+                           static_cast<std::size_t>(std::llround(whole.seq_dur * cache().sample_rate()));
+  Loader all(cache(), whole);
+  std::vector<std::unique_ptr<Loader>> shards;
+  const int bounds[] = {0, 3, 5, 7};  // uneven shards of 3, 2 and 2 items
+  for (int s = 0; s < 3; ++s) {
+    LoaderOptions o = whole;
+    o.shard_offset = bounds[s];
+    o.shard_size = bounds[s + 1] - bounds[s];
+    shards.push_back(std::make_unique<Loader>(cache(), o));
+  }
+  for (std::int64_t i = 0; i < 3; ++i) {
+    auto x = all.next();
+    ASSERT_TRUE(x);
+    for (int s = 0; s < 3; ++s) {
+      auto y = shards[s]->next();
+      ASSERT_TRUE(y);
+      ASSERT_EQ((*y)->batch_size, bounds[s + 1] - bounds[s]);
+      ASSERT_EQ((*y)->global_batch_size, 7);
+      ASSERT_EQ((*y)->shard_offset, bounds[s]);
+      const std::size_t offset = static_cast<std::size_t>(bounds[s]) * item;
+      const std::size_t n = static_cast<std::size_t>((*y)->batch_size) * item;
+      EXPECT_EQ(std::memcmp((*x)->mix + offset, (*y)->mix, n * sizeof(float)), 0) << "batch " << i << " shard " << s;
+      EXPECT_EQ(std::memcmp((*x)->target + offset, (*y)->target, n * sizeof(float)), 0) << "batch " << i;
+      for (int k = 0; k < (*y)->batch_size; ++k)
+        EXPECT_EQ((*y)->items[k].target_start, (*x)->items[bounds[s] + k].target_start);
+    }
+  }
+  LoaderOptions outside = whole;
+  outside.shard_offset = 5;
+  outside.shard_size = 3;
+  EXPECT_THROW({ Loader rejected(cache(), outside); }, unmix::Error);
+
+  LoaderOptions valid;
+  valid.mode = LoaderOptions::Mode::WholeTracks;
+  valid.split = Split::Valid;
+  valid.track_stride = 2;
+  const auto expected = cache().indices(Split::Valid);
+  for (int r = 0; r < 2; ++r) {
+    valid.track_offset = r;
+    Loader loader(cache(), valid);
+    auto t = loader.next();
+    ASSERT_TRUE(t);
+    EXPECT_EQ((*t)->items[0].target_track, expected[static_cast<std::size_t>(r)]);
+    EXPECT_FALSE(loader.next());
+  }
+  valid.track_stride = 3;  // more ranks than tracks: the last one validates nothing
+  valid.track_offset = 2;
+  EXPECT_FALSE(Loader(cache(), valid).next());
 }

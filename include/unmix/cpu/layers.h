@@ -10,7 +10,9 @@
 // gradients. Every layer is templated on the scalar so the finite-difference checks can run in double.
 #include <Eigen/Core>
 #include <cstdint>
+#include <functional>
 #include <random>
+#include <span>
 
 namespace unmix::cpu {
 
@@ -55,17 +57,25 @@ struct BatchNormCache {
   Vec<T> mean;      // batch mean (train) or running mean (eval)
   Vec<T> inv_std;   // 1 / sqrt(var + eps), biased batch variance in training
 };
+// Data parallelism: when the batch is split across processes, `across` adds a buffer over all of them in
+// place (the same result on each). BatchNorm then works on the statistics of the whole batch (PyTorch's
+// SyncBatchNorm): mean and variance in the forward, sum(dy) and sum(dy * xhat) in the backward, so every
+// shard is normalized exactly as it would be in one process. The parameter gradients it accumulates are
+// still this shard's share (the gradient all-reduce adds the shares). nullptr: one process, the whole batch.
+using SumAcross = std::function<void(std::span<double>)>;
+
 // Training: normalizes with batch statistics and updates running stats in place (unbiased variance,
-// as PyTorch does). Needs N > 1.
+// as PyTorch does). Needs N > 1 (over the whole batch).
 template <typename T>
 void batchnorm_train_forward(const Mat<T>& x, const T* gamma, const T* beta, T* running_mean, T* running_var,
-                             const BatchNormOptions& opt, Mat<T>& y, BatchNormCache<T>& cache);
+                             const BatchNormOptions& opt, Mat<T>& y, BatchNormCache<T>& cache,
+                             const SumAcross* across = nullptr);
 template <typename T>
 void batchnorm_eval_forward(const Mat<T>& x, const T* gamma, const T* beta, const T* running_mean,
                             const T* running_var, const BatchNormOptions& opt, Mat<T>& y, BatchNormCache<T>& cache);
 template <typename T>
 void batchnorm_train_backward(const Mat<T>& dy, const Mat<T>& x, const T* gamma, const BatchNormCache<T>& cache,
-                              Mat<T>& dx, T* d_gamma, T* d_beta);
+                              Mat<T>& dx, T* d_gamma, T* d_beta, const SumAcross* across = nullptr);
 template <typename T>
 void batchnorm_eval_backward(const Mat<T>& dy, const Mat<T>& x, const T* gamma, const BatchNormCache<T>& cache,
                              Mat<T>& dx, T* d_gamma, T* d_beta);
@@ -84,6 +94,13 @@ void relu_backward(const Mat<T>& dy, const Mat<T>& x, Mat<T>& dx);  // derivativ
 // mask holds 0 or 1 / (1 - p); y = x * mask.
 template <typename T>
 void dropout_forward(const Mat<T>& x, double p, std::mt19937_64& rng, Mat<T>& mask, Mat<T>& y);
+// The same for a shard of a batch split across processes: x holds items [offset, offset + batch) of
+// a batch of `global_batch` (columns t * batch + b). The mask is drawn for the whole [features, T *
+// global_batch] batch, in dropout_forward's order, and this shard's columns kept, so every process draws
+// the same stream and each item gets the mask one process would give it.
+template <typename T>
+void dropout_forward_shard(const Mat<T>& x, double p, std::mt19937_64& rng, int batch, int offset, int global_batch,
+                           Mat<T>& mask, Mat<T>& y);
 template <typename T>
 void dropout_backward(const Mat<T>& dy, const Mat<T>& mask, Mat<T>& dx);
 

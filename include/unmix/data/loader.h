@@ -65,6 +65,11 @@ struct LoaderOptions {
   int prefetch = 2;                // batches ready or being filled beyond the one leased (>= 1; >= workers keeps
                                    // every worker busy): prefetch + 1 buffers in all
   std::int64_t max_batches = 0;    // excerpt mode: stop after this many (0: never stop)
+  // Data parallelism: excerpt mode makes only items [shard_offset, shard_offset + shard_size) of each batch
+  // of batch_size (0: all), exactly as the whole batch would hold them; whole-track mode yields only the
+  // tracks whose position in the split is track_offset, track_offset + track_stride, ...
+  int shard_offset = 0, shard_size = 0;
+  int track_offset = 0, track_stride = 1;
   float gain_low = 0.25f, gain_high = 1.25f;
   bool gain = true;
   bool channel_swap = true;
@@ -95,6 +100,7 @@ struct ExcerptInfo {
 struct Batch {
   std::int64_t index = 0;      // batch number, from 0
   int batch_size = 0, channels = 0;
+  int global_batch_size = 0, shard_offset = 0;  // the items [shard_offset, + batch_size) of global_batch_size
   std::int64_t samples = 0;    // per channel
   const float* mix = nullptr;     // [batch][channels][samples]
   const float* target = nullptr;  // [batch][channels][samples]
@@ -143,9 +149,10 @@ class Loader {
   const std::vector<std::size_t>& tracks() const { return tracks_; }  // the tracks it samples from
   std::int64_t seq_frames() const { return seq_frames_; }
   std::int64_t batches_per_epoch() const;  // excerpt mode: ceil(tracks * samples_per_track / batch_size)
+  int items_per_batch() const;             // excerpt mode: shard_size, or batch_size without a shard
 
-  // Fills batch `index` synchronously into caller-provided planar buffers of batch_size * channels *
-  // seq_frames floats (what the workers do; no threads involved).
+  // Fills batch `index` (its shard, when options has one) synchronously into caller-provided planar buffers
+  // of items * channels * seq_frames floats (what the workers do; no threads involved).
   static void make_excerpt_batch(const Cache& cache, const LoaderOptions& options,
                                  const std::vector<std::size_t>& tracks, std::int64_t index, float* mix,
                                  float* target, std::vector<ExcerptInfo>& items);

@@ -10,6 +10,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -20,6 +21,14 @@
 #include "unmix/umx_cpu.h"
 
 namespace unmix::gpu {
+
+// Data parallelism on GPUs (docs/training.md): this device holds `loss_share` = shard / global batch of
+// each step's batch; sum_gradients adds the trainable gradient range over the ranks on the model's stream
+// (NCCL all-reduce), between the backward and Adam. BatchNorm keeps per-device batch statistics.
+struct DataParallelStep {
+  float loss_share = 1.f;
+  std::function<void(float* grads, std::size_t count, cudaStream_t stream)> sum_gradients;
+};
 
 struct GpuOptions {
   // Inference: eval-mode forwards only, without gradients, Adam moments or any buffer a backward needs
@@ -55,15 +64,17 @@ class UmxGpu {
   void zero_grads();
   // Accumulates dL/dparam of the last forward into grads() (running-statistics range untouched).
   void backward(const float* d_out);
-  // Mean squared error of out against target (both device, count values); writes d_out; returns the loss.
-  double mse_loss(const float* out, const float* target, std::size_t count, float* d_out);
+  // Mean squared error of out against target (both device, count values); writes d_out (times scale);
+  // returns the loss.
+  double mse_loss(const float* out, const float* target, std::size_t count, float* d_out, float scale = 1.f);
   void adam_step(const cpu::AdamOptions& options);
   std::int64_t adam_steps() const;
 
   // One training step from time-domain batches [batch][channels][samples] (device): STFT (center=false),
-  // magnitudes, forward, MSE, backward, Adam. Returns the loss.
+  // magnitudes, forward, MSE, backward, Adam. Returns the loss (with `parallel`, this shard's share of the
+  // global batch's loss; the caller adds the shares).
   double train_step(const float* mix_audio, const float* target_audio, int batch, std::int64_t samples,
-                    const cpu::AdamOptions& options);
+                    const cpu::AdamOptions& options, const DataParallelStep* parallel = nullptr);
 
   float* params();
   float* grads();

@@ -10,6 +10,7 @@
 
 #include "unmix/cpu/adam.h"
 #include "unmix/data/loader.h"
+#include "unmix/parallel/communicator.h"
 #include "unmix/param_table.h"
 
 namespace unmix::train {
@@ -31,6 +32,9 @@ struct EngineOptions {
   std::string device = "auto";  // auto | cpu | cuda
   bool tf32 = false;            // GPU only
   std::uint64_t dropout_seed = 42;
+  // Data parallelism: the ranks this engine trains with (nullptr or size 1: alone). Batches are then shards
+  // (Batch::global_batch_size, shard_offset) and train_step computes the global batch's step (docs/training.md).
+  parallel::Communicator* communicator = nullptr;
   // Test hook (CPU engine only): sees the mixture magnitudes of every training step, [frames][batch][channels]
   // [bins], before the model does; may change them (e.g. to inject a NaN).
   std::function<void(std::int64_t step, std::span<float> mix_magnitude)> input_hook;
@@ -45,7 +49,8 @@ class TrainEngine {
   virtual std::shared_ptr<data::HostAllocator> host_allocator() const { return data::default_host_allocator(); }
 
   // One step of openunmix's train(): STFT, forward (train mode), MSE against the target magnitude,
-  // backward, Adam. Returns the loss (not finite: the model is no longer usable).
+  // backward, Adam. Returns the loss (not finite: the model is no longer usable); with ranks, the global
+  // batch's, the same on every rank.
   virtual double train_step(const data::Batch& batch, const cpu::AdamOptions& options) = 0;
   // One whole track (batch of 1) in eval mode, in chunks of chunk_frames STFT frames (<= 0: one piece).
   virtual ValidationSum validate(const data::Batch& track, int chunk_frames) = 0;

@@ -11,7 +11,8 @@
 //   history.jsonl, loss.svg  per-epoch measurements and the loss curves
 //   train.log                the progress lines
 // Interrupting (the stop flag) finishes the current step, writes a checkpoint at that point and returns;
-// resuming from it gives the same numbers as an uninterrupted run.
+// resuming from it gives the same numbers as an uninterrupted run. With several ranks the flag of any rank
+// stops all of them at the same step.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -38,6 +39,10 @@ struct TrainerHooks {
   std::function<void(const std::string& line)> log;   // progress lines (also appended to train.log)
   std::function<void(std::int64_t step)> after_step;  // after each optimizer step (steps counted from 1)
   EngineOptions engine;                               // device, tf32 and seed are taken from the config
+  // Data parallelism (docs/training.md): the ranks of the run (nullptr: this process alone). Every rank calls
+  // run_training with the same request; each trains on its shard of every batch and validates its share of
+  // the tracks, and rank 0 alone logs and writes the output directory.
+  parallel::Communicator* communicator = nullptr;
 };
 
 enum class Outcome {
