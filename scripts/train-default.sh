@@ -56,12 +56,11 @@ guitars=(--target "acoustic guitar" --target "clean electric guitar" --target "d
     --source "scripts/train-default.sh: synthesize --songs 300 --seconds 30 --seed 1, TimGM6mb + FluidR3_GM" \
     --out "$out/guitar.json"
 
-# An unfinished run ships its checkpoint in models/default/: a fresh machine continues it exactly (the corpus and
-# cache above are the same by seed) instead of starting over.
-if [[ ! -f $out/model/checkpoint.safetensors && -f models/default/checkpoint.safetensors ]]; then
+# An unfinished run ships in models/default/training/ (its checkpoint, history and best model so far): a fresh
+# machine continues it exactly (the corpus and cache above are the same by seed) instead of starting over.
+if [[ ! -f $out/model/checkpoint.safetensors && -f models/default/training/checkpoint.safetensors ]]; then
   mkdir -p "$out/model"
-  cp models/default/checkpoint.safetensors models/default/history.jsonl models/default/separator.json \
-    models/default/guitar.json models/default/guitar.safetensors "$out/model/"
+  cp models/default/training/* "$out/model/"
 fi
 if [[ -f $out/model/checkpoint.safetensors ]]; then
   build/tools/train --resume "$out/model" --root "$out/corpus" --manifest "$out/guitar.json" --cache "$out/cache" \
