@@ -39,9 +39,9 @@ Fn* entry(const char* name) {
   return lib.handle ? reinterpret_cast<Fn*>(dlsym(lib.handle, name)) : nullptr;
 }
 
+// Calls `fn` (looked up once by each caller, into its own static) or reports the library missing.
 template <typename Fn, typename... Args>
-cublasStatus_t forward(const char* name, Args... args) {
-  static Fn* const fn = entry<Fn>(name);
+cublasStatus_t call(Fn* fn, Args... args) {
   return fn ? fn(args...) : CUBLAS_STATUS_NOT_INITIALIZED;
 }
 
@@ -50,31 +50,36 @@ cublasStatus_t forward(const char* name, Args... args) {
 extern "C" {
 
 cublasStatus_t CUBLASWINAPI cublasCreate_v2(cublasHandle_t* handle) {
-  return forward<decltype(cublasCreate_v2)>("cublasCreate_v2", handle);
+  static auto* const fn = entry<decltype(cublasCreate_v2)>("cublasCreate_v2");
+  return call(fn, handle);
 }
 
 cublasStatus_t CUBLASWINAPI cublasDestroy_v2(cublasHandle_t handle) {
-  return forward<decltype(cublasDestroy_v2)>("cublasDestroy_v2", handle);
+  static auto* const fn = entry<decltype(cublasDestroy_v2)>("cublasDestroy_v2");
+  return call(fn, handle);
 }
 
 cublasStatus_t CUBLASWINAPI cublasSetStream_v2(cublasHandle_t handle, cudaStream_t stream) {
-  return forward<decltype(cublasSetStream_v2)>("cublasSetStream_v2", handle, stream);
+  static auto* const fn = entry<decltype(cublasSetStream_v2)>("cublasSetStream_v2");
+  return call(fn, handle, stream);
 }
 
 cublasStatus_t CUBLASWINAPI cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {
-  return forward<decltype(cublasSetMathMode)>("cublasSetMathMode", handle, mode);
+  static auto* const fn = entry<decltype(cublasSetMathMode)>("cublasSetMathMode");
+  return call(fn, handle, mode);
 }
 
 cublasStatus_t CUBLASWINAPI cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
                                            int m, int n, int k, const float* alpha, const float* A, int lda,
                                            const float* B, int ldb, const float* beta, float* C, int ldc) {
-  return forward<decltype(cublasSgemm_v2)>("cublasSgemm_v2", handle, transa, transb, m, n, k, alpha, A, lda, B, ldb,
-                                           beta, C, ldc);
+  static auto* const fn = entry<decltype(cublasSgemm_v2)>("cublasSgemm_v2");
+  return call(fn, handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 cublasStatus_t CUBLASWINAPI cublasSaxpy_v2(cublasHandle_t handle, int n, const float* alpha, const float* x, int incx,
                                            float* y, int incy) {
-  return forward<decltype(cublasSaxpy_v2)>("cublasSaxpy_v2", handle, n, alpha, x, incx, y, incy);
+  static auto* const fn = entry<decltype(cublasSaxpy_v2)>("cublasSaxpy_v2");
+  return call(fn, handle, n, alpha, x, incx, y, incy);
 }
 
 const char* CUBLASWINAPI cublasGetStatusString(cublasStatus_t status) {
