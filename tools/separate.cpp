@@ -355,6 +355,7 @@ int main(int argc, char** argv) {
   bar.clear();
   if (jobs.size() > 1 && !g_stop)
     std::printf("%d of %zu file(s) separated, %d skipped as done, %d failed\n", separated, jobs.size(), skipped, failed);
+  std::fflush(stdout);
   if (g_stop) {
     std::fprintf(stderr, "\nseparate: interrupted; files already written are complete, nothing partial was left\n");
     return 130;
