@@ -2,11 +2,13 @@
 //   make_manifests --metadata ../shared/medleydb/metadata --tracklist v1.txt --tracklist v2.txt
 //       --artist-index artist_index.json --target "acoustic guitar" --name acoustic_guitar --out m.json
 //   make_manifests --root corpus/ --target "clean electric guitar" --out m.json
+//   make_manifests --root corpus/ --guitar-role lead --out lead_guitar.json   (generated corpora: one part)
 // Prints the track count per split. Format and split rule: docs/data.md.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <set>
 
+#include "unmix/data/guitar_parts.h"
 #include "unmix/data/manifest.h"
 #include "unmix/error.h"
 
@@ -23,8 +25,17 @@ int main(int argc, char** argv) {
   meta_opt->excludes(root_opt);
   app.add_option("--tracklist", tracklists, "only tracks listed in these files (one id a line; repeatable)");
   app.add_option("--artist-index", artist_index, "JSON {track id: artist group}; default: each YAML's artist");
-  app.add_option("--target", targets, "target instrument label (repeatable); a stem is a target when all its labels are targets")
-      ->required();
+  GuitarPart part;
+  auto* target_opt = app.add_option("--target", targets,
+                                    "target instrument label (repeatable); a stem is a target when all its labels are targets");
+  auto* role_opt = app.add_option("--guitar-role", part.role,
+                                  "generated corpora: the guitar stems playing this part (lead or rhythm) are the "
+                                  "target, every other guitar an interferer (from the metadata's synthesis block)");
+  auto* kind_opt = app.add_option("--guitar-kind", part.kind,
+                                  "generated corpora: only guitars of this kind (acoustic, electric, clean or "
+                                  "distorted) are the target; with --guitar-role, both must hold");
+  role_opt->excludes(target_opt);
+  kind_opt->excludes(target_opt);
   app.add_option("--name", name, "manifest name (default: the first label, spaces as underscores)");
   app.add_option("--source", source, "text recorded as the manifest's source");
   app.add_option("--valid", split.valid_fraction, "fraction of tracks for validation")->capture_default_str();
@@ -39,6 +50,15 @@ int main(int argc, char** argv) {
     if (!parse_bleed_policy(bleed, split.bleed)) fail("--bleed", "must be keep, train-only or exclude, not '" + bleed + "'");
     std::vector<TrackMetadata> tracks = metadata_dir.empty() ? scan_root(root) : read_metadata_dir(metadata_dir);
     const std::size_t found = tracks.size();
+    if (!part.role.empty() || !part.kind.empty()) {
+      // The part's stems get one label of their own, which becomes the only target.
+      const std::size_t stems = label_guitar_part(tracks, part);
+      targets = {guitar_part_label(part)};
+      if (stems == 0)
+        std::fprintf(stderr, "note: no stem plays %s (parts are read from generated corpora's synthesis blocks)\n",
+                     targets[0].c_str());
+    }
+    if (targets.empty()) fail("make_manifests", "give --target LABEL, or --guitar-role / --guitar-kind");
     if (!tracklists.empty()) {
       std::set<std::string> wanted;
       for (const auto& file : tracklists)
@@ -64,8 +84,9 @@ int main(int argc, char** argv) {
     std::set<std::string> labels;
     for (const auto& t : tracks)
       for (const auto& s : t.stems) labels.insert(s.instruments.begin(), s.instruments.end());
+    const bool by_part = !part.role.empty() || !part.kind.empty();  // already noted above
     for (const auto& label : targets)
-      if (!labels.count(label)) std::fprintf(stderr, "note: no stem is labelled '%s'\n", label.c_str());
+      if (!by_part && !labels.count(label)) std::fprintf(stderr, "note: no stem is labelled '%s'\n", label.c_str());
 
     const Manifest manifest = build_manifest(tracks, options);
     if (manifest.tracks.empty()) fail(out, "no track has a stem labelled with the target labels; nothing written");

@@ -3,6 +3,7 @@
 // Audio is planar float32: channel c occupies samples[c * frames, (c + 1) * frames).
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,82 @@ struct AudioInfo {
 };
 AudioInfo probe_audio(const std::filesystem::path& path);
 
+// Reads a file forward in blocks, so memory does not grow with its length: the same decoding, window
+// and checks as read_audio (which is built on it). At most `max_channels` (the first ones) are returned.
+class AudioReader {
+ public:
+  AudioReader(const std::filesystem::path& path, double start_seconds = 0.0, double duration_seconds = -1.0,
+              int max_channels = 0);
+  ~AudioReader();
+  AudioReader(AudioReader&&) noexcept;
+  AudioReader& operator=(AudioReader&&) noexcept;
+  int sample_rate() const;
+  int channels() const;  // after the max_channels cut
+  int file_channels() const;
+  // Frames of the window when the header states them exactly (WAV, FLAC with a sample count, ...);
+  // -1 for MP3, Ogg and length-less streams, where only decoding to the end tells.
+  std::int64_t exact_frames() const;
+  std::int64_t frames_hint() const;  // the header's count in the window (an estimate for MP3); -1 unknown
+  // Up to `max_frames` next frames into `planar` (channel c at planar + c * stride, stride >= max_frames);
+  // returns how many, 0 at the end of the window. A decoding error, a truncated file (where the header
+  // states the length) or an empty window throws unmix::Error naming the file.
+  std::int64_t read(float* planar, std::int64_t max_frames, std::int64_t stride);
+  std::int64_t frames_read() const;
+  const std::filesystem::path& path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Frames in a file's window: the header's count where it is exact, else by decoding it once.
+std::int64_t count_frames(const std::filesystem::path& path, double start_seconds = 0.0, double duration_seconds = -1.0);
+
+// Title, artist, ... (libsndfile's SF_STR_* strings) as far as the container carries them.
+struct AudioTags {
+  std::string title, artist, album, date, genre, comment, tracknumber;
+  bool empty() const;
+};
+AudioTags read_tags(const std::filesystem::path& path);  // empty where the file has none
+
 enum class SampleFormat { Pcm16, Pcm24, Float32 };
+
+// Output container and encoding. wav: Pcm16/Pcm24/Float32; flac: Pcm16/Pcm24; mp3 (MPEG layer III),
+// opus and ogg (Vorbis) are lossy: `format` is ignored, `quality` in [0, 1] (libsndfile's
+// SFC_SET_COMPRESSION_LEVEL: 0 = best quality / highest bitrate) sets the encoder, `variable` chooses VBR
+// or CBR for mp3 (libsndfile's Opus encoder has no mode).
+struct WriteOptions {
+  SampleFormat format = SampleFormat::Pcm16;
+  double quality = -1;      // < 0: the encoder's default; flac: compression effort
+  bool variable = true;     // mp3: VBR (SF_BITRATE_MODE_VARIABLE) or CBR (SF_BITRATE_MODE_CONSTANT)
+  AudioTags tags;           // written where the container has the fields
+};
+
+// Container from the extension (case-insensitive): .wav, .flac, .mp3, .opus, .ogg. Written through a
+// temporary file in the target's folder that commit() renames into place; destroyed without commit(),
+// the temporary file is removed. Samples are checked for being finite as they are written.
+class AudioWriter {
+ public:
+  // `expected_frames` (when >= 0) lets a WAV that would pass the 4 GiB limit fail before writing.
+  AudioWriter(const std::filesystem::path& path, int sample_rate, int channels, const WriteOptions& options,
+              std::int64_t expected_frames = -1);
+  ~AudioWriter();
+  AudioWriter(AudioWriter&&) noexcept;
+  AudioWriter& operator=(AudioWriter&&) noexcept;
+  // `frames` frames from planar (channel c at planar + c * stride).
+  void write(const float* planar, std::int64_t frames, std::int64_t stride);
+  std::int64_t frames_written() const;
+  void commit();  // closes the encoder and renames; an error names the file
+  const std::filesystem::path& path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The value a sample takes in an integer format (the writer's rounding and clipping; Float32: itself).
+float quantize(float x, SampleFormat format);
+bool lossy_extension(const std::string& ext);  // mp3, opus, ogg (with or without the dot)
 // Container from the extension (case-insensitive): .wav or .flac (FLAC takes 16 or 24 bit only);
 // anything else is an error. Written through a temporary file and renamed, so a failed write leaves
 // nothing behind. Integer formats scale by 2^(bits-1) and clip to the integer range (so 1.0 becomes
@@ -53,6 +129,29 @@ void write_audio(const std::filesystem::path& path, const Audio& audio, SampleFo
 // round(frames * target_rate / sample_rate) frames (halves round up), time-aligned with the input.
 enum class ResampleQuality { Best, Medium, Fastest };
 Audio resample(const Audio& audio, int target_rate, ResampleQuality quality = ResampleQuality::Best);
+
+// The same conversion, fed block by block: `push` takes input frames and appends what the converter
+// gives to `output()` (planar, channel c at output().data() + c * output_stride()); `finish` feeds silence
+// until the total reaches round(total_input * to / from), as resample() does; `consume(n)` drops the first
+// n frames of the output. Gives resample()'s samples whatever the block sizes.
+class StreamResampler {
+ public:
+  StreamResampler(int channels, int from_rate, int to_rate, ResampleQuality quality = ResampleQuality::Best);
+  ~StreamResampler();
+  StreamResampler(StreamResampler&&) noexcept;
+  StreamResampler& operator=(StreamResampler&&) noexcept;
+  void push(const float* planar, std::int64_t frames, std::int64_t stride);
+  // Silence until `total_output` frames were produced in all (the surplus is not produced).
+  void finish(std::int64_t total_output);
+  std::int64_t available() const;
+  const float* output(int channel) const;
+  void consume(std::int64_t frames);
+  std::int64_t produced() const;  // frames produced so far, consumed or not
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Channel policy for a model with `channels` (1 or 2, else an error) inputs: same count -> a copy;
 // mono into stereo -> duplicated; stereo into mono -> mean of the two; more than two channels -> only

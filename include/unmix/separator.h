@@ -110,6 +110,20 @@ class Separator {
   // Wiener filter gives stereo sources, as openunmix does).
   std::vector<Audio> separate(const Audio& mix, const ProgressFn& progress = {});
 
+  // The same separation with the mix read forward and the sources handed out in order, chunk by
+  // chunk, so memory does not grow with the length (the result is the in-memory one sample for sample).
+  // `mix.read(planar, count)` must fill exactly the next `count` frames (channel c at planar + c * count);
+  // `write(source, planar, count, stride)` gets each source's next frames (channel c at planar + c * stride),
+  // with the mix's channel count, sources in source_names() order for each stretch.
+  struct MixReader {
+    int sample_rate = 0;
+    int channels = 0;
+    std::int64_t frames = 0;
+    std::function<void(float* planar, std::int64_t count)> read;
+  };
+  using SourceWriter = std::function<void(int source, const float* planar, std::int64_t count, std::int64_t stride)>;
+  void separate(const MixReader& mix, const SourceWriter& write, const ProgressFn& progress = {});
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
@@ -125,22 +139,41 @@ std::vector<std::string> list_targets(const std::filesystem::path& model_dir);
 // directory or the source tree of the running executable. nullopt when there is none.
 std::optional<std::filesystem::path> default_model_dir(const std::filesystem::path& executable = {});
 
-// One file through the whole pipeline: decode (start/duration window) -> keep at most two channels ->
-// resample to the model rate -> separate -> resample back -> <outdir>/<input stem>/<source>.<ext>.
+// One file through the whole pipeline, streamed: decode (start/duration window) -> keep at most two
+// channels -> resample to the model rate -> separate chunk by chunk -> resample back -> one file per
+// source in the output folder, written as the chunks come, so host memory does not grow with the song.
+// The samples are those of read_audio -> resample -> Separator::separate(Audio) -> resample back.
 struct OutputOptions {
   std::filesystem::path outdir = "separated";
-  std::string ext = "wav";                  // wav or flac
+  std::string ext = "wav";                  // wav, flac, mp3, opus or ogg (Vorbis)
   SampleFormat format = SampleFormat::Float32;
+  double quality = -1;                      // lossy formats (and FLAC's effort): [0, 1], 0 = best; < 0 default
+  bool variable_bitrate = true;             // mp3: VBR, else CBR
+  bool copy_tags = true;                    // title, artist, ... of the input onto every output
+  // backing.<ext>: the mixture minus the separated targets, computed on the written values, so the
+  // targets plus the backing give the mixture back exactly in integer formats (and within float
+  // rounding in float32); see docs/separate.md.
+  bool backing = false;
   double start_seconds = 0.0;
   double duration_seconds = -1.0;           // < 0: to the end
 };
 void validate(const OutputOptions& options);  // unmix::Error naming the bad option
 
+// <outdir>/<relative folder of the input>/<input stem>: `relative` is the input's folder below a
+// folder given on the command line (empty for a file given directly).
+std::filesystem::path output_folder(const OutputOptions& options, const std::filesystem::path& input,
+                                    const std::filesystem::path& relative = {});
+// The files separate_file writes for these sources into `folder`.
+std::vector<std::filesystem::path> output_files(const OutputOptions& options, const std::vector<std::string>& sources,
+                                                const std::filesystem::path& folder);
+
 struct FileResult {
   std::vector<std::filesystem::path> written;
-  double seconds = 0.0;  // audio length processed
+  double seconds = 0.0;            // audio length processed
+  std::int64_t backing_clipped = 0;  // backing samples the integer format had to clip (then inexact)
 };
+// `folder` empty: output_folder(options, input).
 FileResult separate_file(Separator& separator, const std::filesystem::path& input, const OutputOptions& options,
-                         const ProgressFn& progress = {});
+                         const ProgressFn& progress = {}, const std::filesystem::path& folder = {});
 
 }  // namespace unmix

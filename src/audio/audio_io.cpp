@@ -154,43 +154,27 @@ int subtype_for(SampleFormat format) {
   return 0;
 }
 
-// Interleaves `audio`, converts each sample and writes it in blocks (sf_writef_float / sf_writef_int).
-template <typename T, typename Convert>
-void write_blocks(SNDFILE* sf, const fs::path& path, const Audio& audio, Convert convert) {
-  const auto channels = static_cast<std::size_t>(audio.channels);
-  const auto frames = static_cast<std::size_t>(audio.frames);
-  std::vector<T> block(static_cast<std::size_t>(kBlockFrames) * channels);
-  for (std::size_t done = 0; done < frames;) {
-    const std::size_t n = std::min(frames - done, static_cast<std::size_t>(kBlockFrames));
-    for (std::size_t c = 0; c < channels; ++c) {
-      const float* src = audio.samples.data() + c * frames + done;
-      for (std::size_t i = 0; i < n; ++i) {
-        // Checked while writing, so a bad sample aborts after the temporary file exists; the
-        // AtomicFile then removes it.
-        if (!std::isfinite(src[i]))
-          fail(path, "sample is not finite (channel " + std::to_string(c) + ", frame " + std::to_string(done + i) + ")");
-        block[i * channels + c] = convert(src[i]);
-      }
-    }
-    sf_count_t written = 0;
-    if constexpr (std::is_same_v<T, float>) {
-      written = sf_writef_float(sf, block.data(), static_cast<sf_count_t>(n));
-    } else {
-      written = sf_writef_int(sf, block.data(), static_cast<sf_count_t>(n));
-    }
-    if (written != static_cast<sf_count_t>(n)) fail(path, "write failed: " + one_line(sf_strerror(sf)));
-    done += n;
-  }
-}
-
 }  // namespace
 
-Audio read_audio(const fs::path& path, double start_seconds, double duration_seconds) {
-  OpenFile f = open_for_read(path);
-  SNDFILE* sf = f.file.get();
-  const int channels = f.info.channels;
-  const int rate = f.info.samplerate;
-  const bool exact = header_length_is_exact(f.info);
+struct AudioReader::Impl {
+  fs::path path;
+  OpenFile f;
+  int channels = 0;       // returned
+  bool exact = false;     // header length is exact
+  sf_count_t start = 0, wanted = 0, expected = 0, got = 0;
+  std::vector<float> block;
+  bool ended = false;
+};
+
+AudioReader::AudioReader(const fs::path& path, double start_seconds, double duration_seconds, int max_channels)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.path = path;
+  m.f = open_for_read(path);
+  SNDFILE* sf = m.f.file.get();
+  const int rate = m.f.info.samplerate;
+  m.channels = max_channels > 0 ? std::min(max_channels, m.f.info.channels) : m.f.info.channels;
+  m.exact = header_length_is_exact(m.f.info);
 
   // Integer data is normalised by 1/2^(bits-1) into [-1, 1) (SFC_SET_NORM_FLOAT, libsndfile's default,
   // set explicitly here); float data passes through unscaled. SFC_SET_SCALE_FLOAT_INT_READ only affects
@@ -199,26 +183,27 @@ Audio read_audio(const fs::path& path, double start_seconds, double duration_sec
 
   if (!std::isfinite(start_seconds) || start_seconds < 0) fail(path, "start must be a finite time >= 0");
   if (std::isnan(duration_seconds)) fail(path, "duration is not a number");
-  const auto start = static_cast<sf_count_t>(std::llround(start_seconds * rate));
-  sf_count_t wanted = std::numeric_limits<sf_count_t>::max();  // frames to read: to the end
+  m.start = static_cast<sf_count_t>(std::llround(start_seconds * rate));
+  m.wanted = std::numeric_limits<sf_count_t>::max();  // frames to read: to the end
   if (duration_seconds >= 0) {
     if (!std::isfinite(duration_seconds)) fail(path, "duration must be finite (use < 0 for 'to the end')");
-    wanted = static_cast<sf_count_t>(std::llround(duration_seconds * rate));
-    if (wanted == 0) fail(path, "requested window of " + seconds_text(duration_seconds) + " holds no frames");
+    m.wanted = static_cast<sf_count_t>(std::llround(duration_seconds * rate));
+    if (m.wanted == 0) fail(path, "requested window of " + seconds_text(duration_seconds) + " holds no frames");
   }
-  if (start > 0) {
-    if (exact) {
-      if (start >= f.info.frames)
+  const int file_channels = m.f.info.channels;
+  m.block.resize(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(file_channels));
+  if (m.start > 0) {
+    if (m.exact) {
+      if (m.start >= m.f.info.frames)
         fail(path, "start " + seconds_text(start_seconds) + " is at or beyond the end (" +
-                       seconds_text(static_cast<double>(f.info.frames) / rate) + ")");
-      if (sf_seek(sf, start, SEEK_SET) != start)
+                       seconds_text(static_cast<double>(m.f.info.frames) / rate) + ")");
+      if (sf_seek(sf, m.start, SEEK_SET) != m.start)
         fail(path, "cannot seek to " + seconds_text(start_seconds) + ": " + one_line(sf_strerror(sf)));
     } else {
       // libsndfile 1.2.0 seeks in MP3 and Ogg Vorbis land on the right frame number but decode
       // wrong samples for up to a few thousand frames afterwards; decoding and discarding is exact.
-      std::vector<float> skip(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(channels));
-      for (sf_count_t skipped = 0; skipped < start;) {
-        const sf_count_t n = sf_readf_float(sf, skip.data(), std::min(kBlockFrames, start - skipped));
+      for (sf_count_t skipped = 0; skipped < m.start;) {
+        const sf_count_t n = sf_readf_float(sf, m.block.data(), std::min(kBlockFrames, m.start - skipped));
         if (n <= 0) {
           if (sf_error(sf) != SF_ERR_NO_ERROR)
             fail(path, "decoding failed after " + std::to_string(skipped) + " frames: " + one_line(sf_strerror(sf)));
@@ -229,42 +214,99 @@ Audio read_audio(const fs::path& path, double start_seconds, double duration_sec
       }
     }
   }
+  // Frames the header promises in the window; only a hint for inexact formats.
+  const bool known = m.f.info.frames > 0 && m.f.info.frames != SF_COUNT_MAX;
+  m.expected = known ? std::min(m.wanted, m.f.info.frames - m.start) : m.wanted;
+}
 
-  // Frames the header promises in the window; only a hint (and a capacity guess) for inexact formats.
-  const bool known = f.info.frames > 0 && f.info.frames != SF_COUNT_MAX;
-  const sf_count_t expected = known ? std::min(wanted, f.info.frames - start) : wanted;
-  sf_count_t cap = known ? std::clamp<sf_count_t>(expected, 1, kMaxInitialFrames) : kUnknownInitialFrames;
-  std::vector<float> planar(static_cast<std::size_t>(channels) * static_cast<std::size_t>(cap));
-  std::vector<float> block(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(channels));
-  sf_count_t got = 0;
-  while (got < wanted) {
-    const sf_count_t n = sf_readf_float(sf, block.data(), std::min(kBlockFrames, wanted - got));
+AudioReader::~AudioReader() = default;
+AudioReader::AudioReader(AudioReader&&) noexcept = default;
+AudioReader& AudioReader::operator=(AudioReader&&) noexcept = default;
+int AudioReader::sample_rate() const { return impl_->f.info.samplerate; }
+int AudioReader::channels() const { return impl_->channels; }
+int AudioReader::file_channels() const { return impl_->f.info.channels; }
+std::int64_t AudioReader::exact_frames() const { return impl_->exact ? impl_->expected : -1; }
+std::int64_t AudioReader::frames_hint() const {
+  return impl_->expected == std::numeric_limits<sf_count_t>::max() ? -1 : impl_->expected;
+}
+std::int64_t AudioReader::frames_read() const { return impl_->got; }
+const fs::path& AudioReader::path() const { return impl_->path; }
+
+std::int64_t AudioReader::read(float* planar, std::int64_t max_frames, std::int64_t stride) {
+  Impl& m = *impl_;
+  if (m.ended || max_frames <= 0) return 0;
+  SNDFILE* sf = m.f.file.get();
+  const int file_channels = m.f.info.channels;
+  std::int64_t done = 0;
+  while (done < max_frames && m.got < m.wanted) {
+    const sf_count_t n =
+        sf_readf_float(sf, m.block.data(), std::min({kBlockFrames, m.wanted - m.got, max_frames - done}));
     if (n <= 0) break;
-    if (got + n > cap) {
-      const sf_count_t new_cap = std::max(got + n, cap * 2);
-      relayout(planar, channels, cap, new_cap, got);
-      cap = new_cap;
+    for (int c = 0; c < m.channels; ++c) {
+      float* dst = planar + static_cast<std::size_t>(c) * static_cast<std::size_t>(stride) + done;
+      const float* src = m.block.data() + c;
+      for (sf_count_t i = 0; i < n; ++i) dst[i] = src[i * file_channels];
     }
-    for (int c = 0; c < channels; ++c) {
-      float* dst = planar.data() + static_cast<std::size_t>(c) * static_cast<std::size_t>(cap) + got;
-      const float* src = block.data() + c;
-      for (sf_count_t i = 0; i < n; ++i) dst[i] = src[i * channels];
-    }
-    got += n;
+    m.got += n;
+    done += n;
   }
+  if (done == max_frames) return done;
+  // The end of the window (or of the file): check what decoded against what the header promised.
+  m.ended = true;
   if (sf_error(sf) != SF_ERR_NO_ERROR)
-    fail(path, "decoding failed after " + std::to_string(start + got) + " frames: " + one_line(sf_strerror(sf)));
-  if (exact && got < expected)
-    fail(path, "truncated: header says " + std::to_string(f.info.frames) + " frames, read " +
-                   std::to_string(start + got));
-  if (got == 0) {
-    if (start > 0) fail(path, "start " + seconds_text(start_seconds) + " is at or beyond the end");
-    fail(path, "contains no audio frames");
+    fail(m.path, "decoding failed after " + std::to_string(m.start + m.got) + " frames: " + one_line(sf_strerror(sf)));
+  if (m.exact && m.got < m.expected)
+    fail(m.path, "truncated: header says " + std::to_string(m.f.info.frames) + " frames, read " +
+                     std::to_string(m.start + m.got));
+  if (m.got == 0) {
+    if (m.start > 0) fail(m.path, "start " + seconds_text(static_cast<double>(m.start) / m.f.info.samplerate) +
+                                      " is at or beyond the end");
+    fail(m.path, "contains no audio frames");
+  }
+  return done;
+}
+
+std::int64_t count_frames(const fs::path& path, double start_seconds, double duration_seconds) {
+  AudioReader reader(path, start_seconds, duration_seconds);
+  if (reader.exact_frames() >= 0) return reader.exact_frames();
+  std::vector<float> buf(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(reader.channels()));
+  while (reader.read(buf.data(), kBlockFrames, kBlockFrames) > 0) {
+  }
+  return reader.frames_read();
+}
+
+Audio read_audio(const fs::path& path, double start_seconds, double duration_seconds) {
+  AudioReader reader(path, start_seconds, duration_seconds);
+  const int channels = reader.channels();
+  // A corrupt header claiming billions of frames must not trigger a huge allocation up front, and a
+  // stream of unknown length starts small; the buffer grows as data arrives.
+  const std::int64_t hint = reader.frames_hint();
+  sf_count_t cap = hint > 0 ? std::clamp<sf_count_t>(hint, 1, kMaxInitialFrames) : kUnknownInitialFrames;
+  std::vector<float> planar(static_cast<std::size_t>(channels) * static_cast<std::size_t>(cap));
+  std::vector<float> spill(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(channels));
+  sf_count_t got = 0;
+  for (;;) {
+    if (got < cap) {
+      const std::int64_t n = reader.read(planar.data() + got, std::min(kBlockFrames, cap - got), cap);
+      if (n <= 0) break;
+      got += n;
+      continue;
+    }
+    // Full: grow only when more data actually arrives.
+    const std::int64_t n = reader.read(spill.data(), kBlockFrames, kBlockFrames);
+    if (n <= 0) break;
+    const sf_count_t new_cap = std::max(got + n, cap * 2);
+    relayout(planar, channels, cap, new_cap, got);
+    cap = new_cap;
+    for (int c = 0; c < channels; ++c)
+      std::copy_n(spill.data() + static_cast<std::size_t>(c) * kBlockFrames, n,
+                  planar.data() + static_cast<std::size_t>(c) * static_cast<std::size_t>(cap) + got);
+    got += n;
   }
   if (got != cap) relayout(planar, channels, cap, got, got);
 
   Audio out;
-  out.sample_rate = rate;
+  out.sample_rate = reader.sample_rate();
   out.channels = channels;
   out.frames = got;
   out.samples = std::move(planar);
@@ -281,63 +323,247 @@ AudioInfo probe_audio(const fs::path& path) {
   return info;
 }
 
-void write_audio(const fs::path& path, const Audio& audio, SampleFormat format) {
+namespace {
+
+std::string lower_extension(const fs::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  int major = 0;
+  return ext;
+}
+
+constexpr std::array<std::pair<int, std::string AudioTags::*>, 7> kTagFields{{
+    {SF_STR_TITLE, &AudioTags::title},
+    {SF_STR_ARTIST, &AudioTags::artist},
+    {SF_STR_ALBUM, &AudioTags::album},
+    {SF_STR_DATE, &AudioTags::date},
+    {SF_STR_GENRE, &AudioTags::genre},
+    {SF_STR_COMMENT, &AudioTags::comment},
+    {SF_STR_TRACKNUMBER, &AudioTags::tracknumber},
+}};
+
+// Opus encodes at these rates only; other rates are converted to 48 kHz on the way in.
+bool opus_rate(int rate) { return rate == 8000 || rate == 12000 || rate == 16000 || rate == 24000 || rate == 48000; }
+
+}  // namespace
+
+bool AudioTags::empty() const {
+  for (const auto& field : kTagFields)
+    if (!(this->*field.second).empty()) return false;
+  return true;
+}
+
+AudioTags read_tags(const fs::path& path) {
+  OpenFile f = open_for_read(path);
+  AudioTags tags;
+  for (const auto& [id, member] : kTagFields)
+    if (const char* text = sf_get_string(f.file.get(), id)) tags.*member = text;
+  return tags;
+}
+
+bool lossy_extension(const std::string& ext) {
+  std::string e = ext;
+  if (!e.empty() && e[0] == '.') e.erase(0, 1);
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return e == "mp3" || e == "opus" || e == "ogg";
+}
+
+float quantize(float x, SampleFormat format) {
+  if (format == SampleFormat::Float32) return x;
+  const double scale = std::ldexp(1.0, format == SampleFormat::Pcm16 ? 15 : 23);
+  return static_cast<float>(std::clamp(std::nearbyint(x * scale), -scale, scale - 1) / scale);
+}
+
+struct AudioWriter::Impl {
+  fs::path path;
+  std::unique_ptr<AtomicFile> out;
+  SndfilePtr file;
+  int channels = 0, subtype = 0;
+  bool integer = false;
+  double scale = 0;
+  std::int32_t align = 0;
+  std::int64_t written = 0;  // frames handed to write()
+  std::vector<float> fblock;
+  std::vector<int> iblock;
+  std::unique_ptr<StreamResampler> to_opus_rate;
+  int file_rate = 0, rate = 0;
+
+  // Interleaves, checks and hands `n` frames to libsndfile.
+  void put(const float* planar, std::int64_t n, std::int64_t stride, std::int64_t first_frame) {
+    const auto ch = static_cast<std::size_t>(channels);
+    for (std::int64_t done = 0; done < n;) {
+      const std::int64_t k = std::min<std::int64_t>(n - done, kBlockFrames);
+      for (std::size_t c = 0; c < ch; ++c) {
+        const float* src = planar + c * static_cast<std::size_t>(stride) + done;
+        for (std::int64_t i = 0; i < k; ++i) {
+          // Checked while writing: a bad sample aborts and the AtomicFile removes the temporary file.
+          if (!std::isfinite(src[i]))
+            fail(path, "sample is not finite (channel " + std::to_string(c) + ", frame " +
+                           std::to_string(first_frame + done + i) + ")");
+          if (integer)
+            // We quantise ourselves and hand libsndfile left-aligned 32-bit codes (which it shifts down
+            // exactly). Its own float paths differ per container: with SFC_SET_CLIPPING, WAV truncates
+            // (x * 2^31) >> 16 (floor) while FLAC rounds; without it both scale by 2^(bits-1) - 1 and wrap
+            // around out of range. Round-to-nearest at 2^(bits-1), saturated, is the exact inverse of the
+            // read normalisation, so a round trip is off by at most half a step in every container.
+            iblock[static_cast<std::size_t>(i) * ch + c] =
+                static_cast<int>(std::clamp(std::nearbyint(src[i] * scale), -scale, scale - 1)) * align;
+          else
+            fblock[static_cast<std::size_t>(i) * ch + c] = src[i];
+        }
+      }
+      const sf_count_t got = integer ? sf_writef_int(file.get(), iblock.data(), k)
+                                     : sf_writef_float(file.get(), fblock.data(), k);
+      if (got != k) fail(path, "write failed: " + one_line(sf_strerror(file.get())));
+      done += k;
+    }
+  }
+};
+
+AudioWriter::AudioWriter(const fs::path& path, int sample_rate, int channels, const WriteOptions& options,
+                         std::int64_t expected_frames)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.path = path;
+  const std::string ext = lower_extension(path);
+  const SampleFormat format = options.format;
+  int major = 0, subtype = 0;
   if (ext == ".wav") {
     major = SF_FORMAT_WAV;
+    subtype = subtype_for(format);
   } else if (ext == ".flac") {
     major = SF_FORMAT_FLAC;
     if (format == SampleFormat::Float32) fail(path, "FLAC stores 16 or 24 bit integers only; use .wav for float32");
+    subtype = subtype_for(format);
+  } else if (ext == ".mp3") {
+    major = SF_FORMAT_MPEG;
+    subtype = SF_FORMAT_MPEG_LAYER_III;
+  } else if (ext == ".opus") {
+    major = SF_FORMAT_OGG;
+    subtype = SF_FORMAT_OPUS;
+  } else if (ext == ".ogg") {
+    major = SF_FORMAT_OGG;
+    subtype = SF_FORMAT_VORBIS;
   } else {
-    fail(path, "unsupported output extension '" + ext + "' (use .wav or .flac)");
+    fail(path, "unsupported output extension '" + ext + "' (use .wav, .flac, .mp3, .opus or .ogg)");
   }
-  if (audio.channels < 1) fail(path, "audio has no channels");
-  if (audio.sample_rate < 1) fail(path, "audio has no sample rate");
-  // A 0-frame file is refused: read_audio rejects empty files, so writing one would only defer the error.
-  if (audio.frames <= 0) fail(path, "nothing to write: audio has 0 frames");
-  const auto channels = static_cast<std::size_t>(audio.channels);
-  const auto frames = static_cast<std::size_t>(audio.frames);
-  if (audio.samples.size() != channels * frames)
-    fail(path, "audio buffer holds " + std::to_string(audio.samples.size()) + " samples, expected " +
-                   std::to_string(channels * frames));
-  const int subtype = subtype_for(format);
-  if (major == SF_FORMAT_WAV) {
+  if (channels < 1) fail(path, "audio has no channels");
+  if (sample_rate < 1) fail(path, "audio has no sample rate");
+  if (options.quality > 1) fail(path, "quality must be in [0, 1]");
+  if (major == SF_FORMAT_WAV && expected_frames > 0) {
     const std::uint64_t bytes_per_sample = subtype == SF_FORMAT_PCM_16 ? 2 : subtype == SF_FORMAT_PCM_24 ? 3 : 4;
-    if (bytes_per_sample * channels * frames > 0xFFFFFFFFull - 1024)
+    if (bytes_per_sample * static_cast<std::uint64_t>(channels) * static_cast<std::uint64_t>(expected_frames) >
+        0xFFFFFFFFull - 1024)
       fail(path, "too long for a WAV file (4 GiB limit); use .flac");
+  }
+  m.channels = channels;
+  m.subtype = subtype;
+  m.rate = sample_rate;
+  m.file_rate = sample_rate;
+  if (subtype == SF_FORMAT_OPUS && !opus_rate(sample_rate)) {
+    m.file_rate = 48000;
+    m.to_opus_rate = std::make_unique<StreamResampler>(channels, sample_rate, 48000);
   }
 
   SF_INFO info{};
-  info.samplerate = audio.sample_rate;
-  info.channels = audio.channels;
+  info.samplerate = m.file_rate;
+  info.channels = channels;
   info.format = major | subtype;
   if (!sf_format_check(&info)) fail(path, "libsndfile cannot write " + format_name(info.format) + " with these settings");
 
-  AtomicFile out(path);
-  SndfilePtr file(sf_open(out.temp_path().c_str(), SFM_WRITE, &info));
-  if (!file) fail(path, "cannot create temporary output file: " + one_line(sf_strerror(nullptr)));
+  m.out = std::make_unique<AtomicFile>(path);
+  m.file.reset(sf_open(m.out->temp_path().c_str(), SFM_WRITE, &info));
+  if (!m.file) fail(path, "cannot create temporary output file: " + one_line(sf_strerror(nullptr)));
+  SNDFILE* sf = m.file.get();
   // No PEAK chunk: it carries a time stamp, so identical audio would give different files.
-  sf_command(file.get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
-  if (subtype == SF_FORMAT_FLOAT) {
-    write_blocks<float>(file.get(), path, audio, [](float x) { return x; });
-  } else {
-    // We quantise ourselves and hand libsndfile left-aligned 32-bit codes (which it shifts down
-    // exactly). Its own float paths differ per container: with SFC_SET_CLIPPING, WAV truncates
-    // (x * 2^31) >> 16 (floor) while FLAC rounds; without it both scale by 2^(bits-1) - 1 and wrap
-    // around out of range. Round-to-nearest at 2^(bits-1), saturated, is the exact inverse of the
-    // read normalisation, so a round trip is off by at most half a step in every container.
-    const int bits = subtype == SF_FORMAT_PCM_16 ? 16 : 24;
-    const double scale = std::ldexp(1.0, bits - 1);
-    const std::int32_t align = std::int32_t{1} << (32 - bits);
-    write_blocks<int>(file.get(), path, audio, [=](float x) {
-      return static_cast<int>(std::clamp(std::nearbyint(x * scale), -scale, scale - 1)) * align;
-    });
+  sf_command(sf, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
+  // Strings and encoder settings go before the first sample (the Ogg and MPEG headers are written then).
+  for (const auto& [id, member] : kTagFields) {
+    const std::string& text = options.tags.*member;
+    if (!text.empty()) sf_set_string(sf, id, text.c_str());  // containers without the field ignore it
   }
-  const int rc = sf_close(file.release());
-  if (rc != 0) fail(path, "closing the output failed: " + one_line(sf_error_number(rc)));
-  out.commit();
+  if (major == SF_FORMAT_MPEG) {
+    // libsndfile 1.2.0 answers 0 whatever happens here; the Opus encoder ignores the mode, so only MP3 gets it.
+    int mode = options.variable ? SF_BITRATE_MODE_VARIABLE : SF_BITRATE_MODE_CONSTANT;
+    sf_command(sf, SFC_SET_BITRATE_MODE, &mode, sizeof(mode));
+  }
+  const bool lossy = major == SF_FORMAT_MPEG || major == SF_FORMAT_OGG;
+  if (options.quality >= 0 && (lossy || major == SF_FORMAT_FLAC)) {
+    double level = options.quality;
+    if (sf_command(sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof(level)) != SF_TRUE)
+      fail(path, "the encoder does not take a quality / compression level");
+  }
+  m.integer = subtype == SF_FORMAT_PCM_16 || subtype == SF_FORMAT_PCM_24;
+  if (m.integer) {
+    const int bits = subtype == SF_FORMAT_PCM_16 ? 16 : 24;
+    m.scale = std::ldexp(1.0, bits - 1);
+    m.align = std::int32_t{1} << (32 - bits);
+    m.iblock.resize(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(channels));
+  } else {
+    m.fblock.resize(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(channels));
+  }
+}
+
+AudioWriter::~AudioWriter() = default;
+AudioWriter::AudioWriter(AudioWriter&&) noexcept = default;
+AudioWriter& AudioWriter::operator=(AudioWriter&&) noexcept = default;
+std::int64_t AudioWriter::frames_written() const { return impl_->written; }
+const fs::path& AudioWriter::path() const { return impl_->path; }
+
+void AudioWriter::write(const float* planar, std::int64_t frames, std::int64_t stride) {
+  Impl& m = *impl_;
+  if (!m.file) fail(m.path, "already closed");
+  if (frames <= 0) return;
+  if (m.to_opus_rate) {
+    // Checked on the input, so the frame numbers in an error are the caller's.
+    for (int c = 0; c < m.channels; ++c)
+      for (std::int64_t i = 0; i < frames; ++i)
+        if (!std::isfinite(planar[static_cast<std::size_t>(c) * static_cast<std::size_t>(stride) + i]))
+          fail(m.path, "sample is not finite (channel " + std::to_string(c) + ", frame " + std::to_string(m.written + i) + ")");
+    m.to_opus_rate->push(planar, frames, stride);
+    const std::int64_t n = m.to_opus_rate->available();
+    if (n > 0) {
+      std::vector<float> tmp(static_cast<std::size_t>(n) * static_cast<std::size_t>(m.channels));
+      for (int c = 0; c < m.channels; ++c) std::copy_n(m.to_opus_rate->output(c), n, tmp.data() + static_cast<std::size_t>(c) * n);
+      m.put(tmp.data(), n, n, 0);
+      m.to_opus_rate->consume(n);
+    }
+  } else {
+    m.put(planar, frames, stride, m.written);
+  }
+  m.written += frames;
+}
+
+void AudioWriter::commit() {
+  Impl& m = *impl_;
+  if (!m.file) fail(m.path, "already closed");
+  // A 0-frame file is refused: read_audio rejects empty files, so writing one would only defer the error.
+  if (m.written <= 0) fail(m.path, "nothing to write: audio has 0 frames");
+  if (m.to_opus_rate) {
+    m.to_opus_rate->finish((m.written * m.file_rate + m.rate / 2) / m.rate);
+    const std::int64_t n = m.to_opus_rate->available();
+    std::vector<float> tmp(static_cast<std::size_t>(n) * static_cast<std::size_t>(m.channels));
+    for (int c = 0; c < m.channels; ++c) std::copy_n(m.to_opus_rate->output(c), n, tmp.data() + static_cast<std::size_t>(c) * n);
+    if (n > 0) m.put(tmp.data(), n, n, 0);
+    m.to_opus_rate->consume(n);
+  }
+  const int rc = sf_close(m.file.release());
+  if (rc != 0) fail(m.path, "closing the output failed: " + one_line(sf_error_number(rc)));
+  m.out->commit();
+}
+
+void write_audio(const fs::path& path, const Audio& audio, SampleFormat format) {
+  const auto channels = static_cast<std::size_t>(std::max(audio.channels, 0));
+  const auto frames = static_cast<std::size_t>(std::max<std::int64_t>(audio.frames, 0));
+  if (audio.frames <= 0 && audio.channels >= 1 && audio.sample_rate >= 1)
+    fail(path, "nothing to write: audio has 0 frames");
+  if (audio.samples.size() != channels * frames)
+    fail(path, "audio buffer holds " + std::to_string(audio.samples.size()) + " samples, expected " +
+                   std::to_string(channels * frames));
+  WriteOptions options;
+  options.format = format;
+  AudioWriter writer(path, audio.sample_rate, audio.channels, options, audio.frames);
+  writer.write(audio.samples.data(), audio.frames, audio.frames);
+  writer.commit();
 }
 
 }  // namespace unmix

@@ -94,6 +94,115 @@ Audio resample(const Audio& audio, int target_rate, ResampleQuality quality) {
   return out;
 }
 
+struct StreamResampler::Impl {
+  int channels = 0;
+  double ratio = 1;
+  std::vector<std::unique_ptr<SRC_STATE, SrcDeleter>> states;  // one per channel, as resample() does
+  std::vector<std::vector<float>> out;  // per channel, unconsumed output from `head`
+  std::int64_t head = 0;                // first unconsumed frame of each `out`
+  std::int64_t produced = 0;
+  std::int64_t limit = -1;              // set by finish()
+
+  std::int64_t pending() const { return static_cast<std::int64_t>(out[0].size()) - head; }
+
+  // Runs every channel's converter on `frames` frames (nullptr: silence) and appends the output.
+  void run(const float* planar, std::int64_t frames, std::int64_t stride) {
+    static constexpr long kSilence = 4096;
+    static const std::vector<float> silence(kSilence, 0.0f);
+    std::vector<float> buf;
+    std::int64_t made_first = -1;
+    for (int c = 0; c < channels; ++c) {
+      const float* in = planar ? planar + static_cast<std::size_t>(c) * static_cast<std::size_t>(stride) : silence.data();
+      const long in_frames = planar ? static_cast<long>(frames) : kSilence;
+      long used = 0;
+      std::int64_t made = 0;
+      do {
+        // Room for everything this input can give, plus the converter's backlog.
+        buf.resize(static_cast<std::size_t>(static_cast<double>(in_frames - used) * ratio) + 4096);
+        SRC_DATA d{};
+        d.data_in = in + used;
+        d.input_frames = in_frames - used;
+        d.data_out = buf.data();
+        d.output_frames = static_cast<long>(buf.size());
+        d.end_of_input = 0;
+        d.src_ratio = ratio;
+        if (int rc = src_process(states[c].get(), &d); rc != 0)
+          fail("resample", std::string("libsamplerate: ") + src_strerror(rc));
+        used += d.input_frames_used;
+        out[c].insert(out[c].end(), buf.begin(), buf.begin() + d.output_frames_gen);
+        made += d.output_frames_gen;
+        if (d.input_frames_used == 0 && d.output_frames_gen == 0) break;
+      } while (used < in_frames);
+      if (made_first < 0) made_first = made;
+      if (made != made_first) fail("resample", "channels of one signal converted to different lengths");
+    }
+    produced += made_first;
+  }
+
+  void compact() {
+    if (head < (1 << 16) || head * 2 < static_cast<std::int64_t>(out[0].size())) return;
+    for (auto& o : out) o.erase(o.begin(), o.begin() + head);
+    head = 0;
+  }
+};
+
+StreamResampler::StreamResampler(int channels, int from_rate, int to_rate, ResampleQuality quality)
+    : impl_(std::make_unique<Impl>()) {
+  if (channels < 1) fail("resample", "audio has no channels");
+  if (from_rate < 1 || to_rate < 1)
+    fail("resample", "sample rates " + std::to_string(from_rate) + " -> " + std::to_string(to_rate) + " are invalid");
+  Impl& m = *impl_;
+  m.channels = channels;
+  m.ratio = static_cast<double>(to_rate) / from_rate;
+  if (!src_is_valid_ratio(m.ratio))
+    fail("resample", "ratio " + std::to_string(from_rate) + " -> " + std::to_string(to_rate) +
+                         " is outside libsamplerate's range (1/256 .. 256)");
+  for (int c = 0; c < channels; ++c) {
+    int err = 0;
+    m.states.emplace_back(src_new(converter_for(quality), 1, &err));
+    if (!m.states.back()) fail("resample", std::string("libsamplerate: ") + src_strerror(err));
+  }
+  m.out.resize(static_cast<std::size_t>(channels));
+}
+
+StreamResampler::~StreamResampler() = default;
+StreamResampler::StreamResampler(StreamResampler&&) noexcept = default;
+StreamResampler& StreamResampler::operator=(StreamResampler&&) noexcept = default;
+
+void StreamResampler::push(const float* planar, std::int64_t frames, std::int64_t stride) {
+  if (impl_->limit >= 0) fail("resample", "input after finish()");
+  if (frames > 0) impl_->run(planar, frames, stride);
+}
+
+void StreamResampler::finish(std::int64_t total_output) {
+  Impl& m = *impl_;
+  m.limit = total_output;
+  // Past the end of the input we feed silence, the usual zero extension, until every output frame has
+  // been produced (the best sinc filter looks ahead ~40k input frames even at ratio 1/256, about 10
+  // blocks, so 64 silent blocks without finishing means the converter is stuck).
+  for (int blocks = 0; m.produced < total_output; ++blocks) {
+    if (blocks > 64) fail("resample", "libsamplerate stopped producing output");
+    m.run(nullptr, 0, 0);
+  }
+  // Frames beyond the total are not part of the signal.
+  const std::int64_t surplus = m.produced - total_output;
+  if (surplus > 0) {
+    for (auto& o : m.out) o.resize(o.size() - static_cast<std::size_t>(std::min<std::int64_t>(surplus, m.pending())));
+    m.produced = total_output;
+  }
+}
+
+std::int64_t StreamResampler::available() const { return impl_->pending(); }
+const float* StreamResampler::output(int channel) const { return impl_->out[channel].data() + impl_->head; }
+std::int64_t StreamResampler::produced() const { return impl_->produced; }
+
+void StreamResampler::consume(std::int64_t frames) {
+  Impl& m = *impl_;
+  if (frames < 0 || frames > m.pending()) fail("resample", "consumed more frames than available");
+  m.head += frames;
+  m.compact();
+}
+
 Audio to_channels(const Audio& audio, int channels) {
   check_buffer("to_channels", audio);
   if (channels != 1 && channels != 2)

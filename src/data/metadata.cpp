@@ -92,6 +92,9 @@ TrackMetadata read_track_metadata(const fs::path& yaml) {
       std::erase_if(s.instruments, [](const std::string& l) { return l.empty(); });
       if (s.instruments.empty()) fail(yaml, "stem " + s.id + " has no instrument");
       s.component = trim(scalar_or(record["component"], ""));
+      if (const YAML::Node synthesis = record["synthesis"]; synthesis && synthesis.IsMap())
+        for (const auto& field : synthesis)
+          if (field.second.IsScalar()) s.synthesis[field.first.as<std::string>()] = trim(field.second.as<std::string>());
       // Stem S07 is <Track>_STEM_07.wav unless the record names its file.
       std::string number = s.id.size() > 1 && (s.id[0] == 'S' || s.id[0] == 's') ? s.id.substr(1) : s.id;
       if (number.size() < 2) number.insert(0, 2 - number.size(), '0');

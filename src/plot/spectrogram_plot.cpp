@@ -87,7 +87,7 @@ std::string hz_label(double hz) {
   return std::to_string(static_cast<int>(hz));
 }
 
-void draw(cairo_t* cr, std::span<const SpectrogramPanel> panels, const std::vector<Spectrogram>& specs,
+void draw(cairo_t* cr, const std::vector<std::string>& titles, const std::vector<Spectrogram>& specs,
           const SpectrogramOptions& o, double width, const Layout& L) {
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
@@ -101,7 +101,7 @@ void draw(cairo_t* cr, std::span<const SpectrogramPanel> panels, const std::vect
   const double log_lo = std::log(o.min_hz), log_hi = std::log(o.max_hz);
   cairo_set_source_rgb(cr, 0, 0, 0);
   if (!o.title.empty()) text(cr, width / 2, 8, o.title, 15, 0.5, 0);
-  for (std::size_t p = 0; p < panels.size(); ++p) {
+  for (std::size_t p = 0; p < titles.size(); ++p) {
     const Spectrogram& s = specs[p];
     const double y0 = L.top + L.title + static_cast<double>(p) * (plot_h + L.gap);
     // the panel's pixels: each column the loudest frame it covers, each row the loudest bin in its band
@@ -137,7 +137,7 @@ void draw(cairo_t* cr, std::span<const SpectrogramPanel> panels, const std::vect
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, L.left, y0, plot_w, plot_h);
     cairo_stroke(cr);
-    text(cr, L.left, y0 - 4, panels[p].title, 13, 0, 1);
+    text(cr, L.left, y0 - 4, titles[p], 13, 0, 1);
     for (double hz : {50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 20000.0}) {
       if (hz < o.min_hz || hz > o.max_hz) continue;
       const double y = y0 + plot_h * (log_hi - std::log(hz)) / (log_hi - log_lo);
@@ -149,7 +149,7 @@ void draw(cairo_t* cr, std::span<const SpectrogramPanel> panels, const std::vect
     text(cr, 6, y0 + plot_h / 2.0, "Hz", 12, 0, 0.5);
   }
   // time axis under the last panel
-  const double y_axis = L.top + L.title + static_cast<double>(panels.size()) * (plot_h + L.gap) - L.gap;
+  const double y_axis = L.top + L.title + static_cast<double>(titles.size()) * (plot_h + L.gap) - L.gap;
   const double step = seconds > 120 ? 30 : seconds > 40 ? 10 : seconds > 10 ? 2 : seconds > 3 ? 0.5 : 0.1;
   for (double t = 0; t <= seconds + 1e-9; t += step) {
     const double x = L.left + plot_w * t / seconds;
@@ -178,28 +178,30 @@ void draw(cairo_t* cr, std::span<const SpectrogramPanel> panels, const std::vect
 
 }  // namespace
 
-void write_spectrogram_plot(const fs::path& out, std::span<const SpectrogramPanel> panels, const SpectrogramOptions& o) {
-  if (panels.empty()) fail(out, "nothing to plot");
+namespace {
+
+void check_options(const fs::path& out, const SpectrogramOptions& o) {
   if (o.width < 300 || o.panel_height < 40 || !(o.min_hz > 0 && o.max_hz > o.min_hz) || !(o.range_db > 0))
     fail(out, "bad plot size or ranges");
   std::string ext = out.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext != ".png" && ext != ".svg") fail(out, "plots are written as .png or .svg");
-  std::vector<Spectrogram> specs;
-  for (const auto& p : panels) {
-    if (!p.audio) fail(out, "a panel has no audio");
-    specs.push_back(spectrogram(*p.audio, o));
-  }
+}
+
+void render(const fs::path& out, const std::vector<std::string>& titles, const std::vector<Spectrogram>& specs,
+            const SpectrogramOptions& o) {
+  std::string ext = out.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   Layout L;
   if (!o.title.empty()) L.title = 24;
   const double width = o.width;
-  const double height = L.top + L.title + static_cast<double>(panels.size()) * (o.panel_height + L.gap) - L.gap + L.bottom;
+  const double height = L.top + L.title + static_cast<double>(titles.size()) * (o.panel_height + L.gap) - L.gap + L.bottom;
   AtomicFile file(out);
   cairo_surface_t* surface =
       ext == ".png" ? cairo_image_surface_create(CAIRO_FORMAT_RGB24, static_cast<int>(width), static_cast<int>(height))
                     : cairo_svg_surface_create(file.temp_path().c_str(), width, height);
   cairo_t* cr = cairo_create(surface);
-  draw(cr, panels, specs, o, width, L);
+  draw(cr, titles, specs, o, width, L);
   cairo_destroy(cr);
   cairo_status_t status = cairo_surface_status(surface);
   if (status == CAIRO_STATUS_SUCCESS && ext == ".png") status = cairo_surface_write_to_png(surface, file.temp_path().c_str());
@@ -208,6 +210,105 @@ void write_spectrogram_plot(const fs::path& out, std::span<const SpectrogramPane
   cairo_surface_destroy(surface);
   if (status != CAIRO_STATUS_SUCCESS) fail(out, std::string("cannot draw the plot: ") + cairo_status_to_string(status));
   file.commit();
+}
+
+// A file's spectrogram reduced to `columns` time columns (each the loudest of the frames it covers, as
+// the drawing does), computed while the file is read forward, so memory stays at columns x bins whatever
+// its length. Frames are centred on multiples of the hop, zero-padded beyond the ends.
+Spectrogram column_spectrogram(const SpectrogramFile& file, const SpectrogramOptions& o, int columns) {
+  const std::int64_t frames_in = count_frames(file.path, file.start_seconds, file.duration_seconds);
+  AudioReader reader(file.path, file.start_seconds, file.duration_seconds);
+  const int C = reader.channels(), rate = reader.sample_rate();
+  if (frames_in <= o.nfft / 2) fail(file.path, "audio too short to plot");
+  Spectrogram s;
+  s.bins = o.nfft / 2 + 1;
+  s.frames = columns;
+  s.seconds = static_cast<double>(frames_in) / rate;
+  // a hair over seconds / columns, so column x covers frame x only
+  s.seconds_per_frame = s.seconds / columns * (1 + 1e-9);
+  s.hz_per_bin = static_cast<double>(rate) / o.nfft;
+  s.db.assign(static_cast<std::size_t>(columns) * s.bins, -300.f);
+  const Stft stft(o.nfft, o.hop);
+  const std::int64_t hop = o.hop, half = o.nfft / 2;
+  const std::int64_t stft_frames = frames_in / hop + 1;  // centred frames, as Stft::forward(center = true)
+  constexpr std::int64_t kFramesPerBlock = 256;
+  // samples [begin, begin + have) of the zero-padded signal (position q is sample q - half)
+  std::vector<std::vector<float>> buf(static_cast<std::size_t>(C));
+  std::int64_t begin = 0, have = 0, read_pos = 0;  // read_pos: next signal sample to read
+  std::vector<float> block, segment;
+  for (int c = 0; c < C; ++c) buf[c].assign(static_cast<std::size_t>(half), 0.f);
+  have = half;
+  for (std::int64_t t0 = 0; t0 < stft_frames; t0 += kFramesPerBlock) {
+    const std::int64_t n = std::min(kFramesPerBlock, stft_frames - t0);
+    const std::int64_t lo = t0 * hop, hi = (t0 + n - 1) * hop + o.nfft;  // padded positions needed
+    // drop what is no longer needed, read up to hi
+    const std::int64_t drop = lo - begin;
+    for (auto& b : buf) b.erase(b.begin(), b.begin() + drop);
+    begin = lo;
+    have -= drop;
+    while (begin + have < hi) {
+      const std::int64_t want = hi - (begin + have);
+      std::int64_t got = 0;
+      if (read_pos < frames_in) {
+        block.resize(static_cast<std::size_t>(C) * static_cast<std::size_t>(want));
+        got = reader.read(block.data(), std::min(want, frames_in - read_pos), want);
+        read_pos += got;
+      }
+      if (got <= 0) {
+        for (auto& b : buf) b.insert(b.end(), static_cast<std::size_t>(want), 0.f);
+        have += want;
+      } else {
+        for (int c = 0; c < C; ++c) buf[c].insert(buf[c].end(), block.data() + static_cast<std::size_t>(c) * want,
+                                                  block.data() + static_cast<std::size_t>(c) * want + got);
+        have += got;
+      }
+    }
+    const std::int64_t length = hi - lo;
+    segment.resize(static_cast<std::size_t>(C) * static_cast<std::size_t>(length));
+    for (int c = 0; c < C; ++c) std::copy_n(buf[c].data(), length, segment.data() + static_cast<std::size_t>(c) * length);
+    const ComplexSpectrogram spec = stft.forward(segment.data(), C, length, false);
+    for (int t = 0; t < spec.frames; ++t) {
+      const double at = static_cast<double>((t0 + t) * hop) / rate;
+      const int x = std::clamp(static_cast<int>(at / s.seconds_per_frame), 0, columns - 1);
+      float* col = s.db.data() + static_cast<std::size_t>(x) * s.bins;
+      for (int f = 0; f < s.bins; ++f) {
+        double power = 0;
+        for (int c = 0; c < C; ++c) power += std::norm(spec.frame(c, t)[f]);
+        const auto v = static_cast<float>(10.0 * std::log10(power / C + 1e-20));
+        col[f] = std::max(col[f], v);
+        s.loudest = std::max(s.loudest, v);
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+void write_spectrogram_plot(const fs::path& out, std::span<const SpectrogramPanel> panels, const SpectrogramOptions& o) {
+  if (panels.empty()) fail(out, "nothing to plot");
+  check_options(out, o);
+  std::vector<Spectrogram> specs;
+  std::vector<std::string> titles;
+  for (const auto& p : panels) {
+    if (!p.audio) fail(out, "a panel has no audio");
+    specs.push_back(spectrogram(*p.audio, o));
+    titles.push_back(p.title);
+  }
+  render(out, titles, specs, o);
+}
+
+void write_spectrogram_plot(const fs::path& out, std::span<const SpectrogramFile> files, const SpectrogramOptions& o) {
+  if (files.empty()) fail(out, "nothing to plot");
+  check_options(out, o);
+  const int columns = o.width - static_cast<int>(Layout{}.left + Layout{}.right);
+  std::vector<Spectrogram> specs;
+  std::vector<std::string> titles;
+  for (const auto& f : files) {
+    specs.push_back(column_spectrogram(f, o, columns));
+    titles.push_back(f.title);
+  }
+  render(out, titles, specs, o);
 }
 
 }  // namespace unmix::plot

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "device_choice.h"
 #include "unmix/gpu/wiener.h"
@@ -48,26 +49,69 @@ void check_same_layout(const ModelConfig& a, const ModelConfig& b, const std::st
   differs("sample_rate", a.sample_rate, b.sample_rate);
 }
 
-// Frames [span_begin, span_end) of the centered STFT need these samples of the reflect-padded signal;
-// `planar` gets them channel by channel (padded position q is signal sample q - n_fft / 2).
-void padded_segment(const Audio& audio, int n_fft, int n_hop, const Chunk& chunk, std::vector<float>& planar,
-                    std::int64_t& length) {
-  const std::int64_t L = audio.frames;
-  length = static_cast<std::int64_t>(chunk.span_end - chunk.span_begin - 1) * n_hop + n_fft;
-  planar.resize(static_cast<std::size_t>(audio.channels) * static_cast<std::size_t>(length));
-  const std::int64_t first = static_cast<std::int64_t>(chunk.span_begin) * n_hop - n_fft / 2;
-  for (int c = 0; c < audio.channels; ++c) {
-    const float* x = audio.channel(c);
-    float* out = planar.data() + static_cast<std::size_t>(c) * static_cast<std::size_t>(length);
-    for (std::int64_t i = 0; i < length; ++i) {
-      std::int64_t k = first + i;
-      // torch's reflect padding (no edge repeat), as Stft::forward(center = true) applies it
+// The mix read forward, holding only the samples the current and later chunks still need. A stereo
+// model on a mono mix sees the channel duplicated.
+class SlidingSignal {
+ public:
+  SlidingSignal(const Separator::MixReader& mix, int channels) : mix_(mix), channels_(channels) {
+    data_.resize(static_cast<std::size_t>(channels));
+  }
+
+  // Frames [span_begin, span_end) of the centered STFT need these samples of the reflect-padded signal;
+  // `planar` gets them channel by channel (padded position q is signal sample q - n_fft / 2).
+  void padded_segment(int n_fft, int n_hop, const Chunk& chunk, std::vector<float>& planar, std::int64_t& length) {
+    const std::int64_t L = mix_.frames;
+    length = static_cast<std::int64_t>(chunk.span_end - chunk.span_begin - 1) * n_hop + n_fft;
+    const std::int64_t first = static_cast<std::int64_t>(chunk.span_begin) * n_hop - n_fft / 2;
+    // torch's reflect padding (no edge repeat), as Stft::forward(center = true) applies it
+    auto reflect = [L](std::int64_t k) {
       if (k < 0) k = -k;
       if (k >= L) k = 2 * (L - 1) - k;
-      out[i] = x[k];
+      return k;
+    };
+    // Real samples the segment touches: its part inside the signal, plus the mirrored ends.
+    const std::int64_t a = first, b = first + length - 1;
+    std::int64_t lo = std::max<std::int64_t>(a, 0), hi = std::min(b, L - 1) + 1;
+    if (a < 0) hi = std::max(hi, std::min(-a, L - 1) + 1);
+    if (b >= L) lo = std::min(lo, std::max<std::int64_t>(2 * (L - 1) - b, 0));
+    ensure(lo, hi);
+    planar.resize(static_cast<std::size_t>(channels_) * static_cast<std::size_t>(length));
+    for (int c = 0; c < channels_; ++c) {
+      const float* x = data_[c].data() - begin_;
+      float* out = planar.data() + static_cast<std::size_t>(c) * static_cast<std::size_t>(length);
+      for (std::int64_t i = 0; i < length; ++i) out[i] = x[reflect(first + i)];
     }
   }
-}
+
+ private:
+  // Samples [lo, hi) in memory; those before lo are dropped (no later chunk needs them).
+  void ensure(std::int64_t lo, std::int64_t hi) {
+    if (lo < begin_) fail("separate", "chunks read the mix out of order");
+    const std::int64_t drop = std::min<std::int64_t>(lo, end_) - begin_;
+    if (drop > 0) {
+      for (auto& d : data_) d.erase(d.begin(), d.begin() + drop);
+      begin_ += drop;
+    }
+    if (hi <= end_) return;
+    const std::int64_t n = hi - end_;
+    const int in_channels = mix_.channels;
+    scratch_.resize(static_cast<std::size_t>(in_channels) * static_cast<std::size_t>(n));
+    mix_.read(scratch_.data(), n);
+    for (int c = 0; c < channels_; ++c) {
+      const float* src = scratch_.data() + static_cast<std::size_t>(std::min(c, in_channels - 1)) * static_cast<std::size_t>(n);
+      data_[c].insert(data_[c].end(), src, src + n);
+    }
+    end_ = hi;
+    if (begin_ == end_ - static_cast<std::int64_t>(data_[0].size())) return;
+    fail("separate", "mix buffer out of step");
+  }
+
+  const Separator::MixReader& mix_;
+  int channels_;
+  std::vector<std::vector<float>> data_;  // samples [begin_, end_) per channel
+  std::int64_t begin_ = 0, end_ = 0;
+  std::vector<float> scratch_;
+};
 
 // Copies frames [first, first + count) of `src` into a new spectrogram.
 ComplexSpectrogram frame_range(const ComplexSpectrogram& src, int first, int count) {
@@ -88,7 +132,9 @@ ComplexSpectrogram frame_range(const ComplexSpectrogram& src, int first, int cou
 // signal equals it sample for sample.
 class StitchedIstft {
  public:
-  StitchedIstft(const Stft& stft, Audio& out) : stft_(stft), out_(out) {}
+  // `emit(planar, count, stride)` gets the next samples of the signal of `frames` samples per channel.
+  using Emit = std::function<void(const float* planar, std::int64_t count, std::int64_t stride)>;
+  StitchedIstft(const Stft& stft, std::int64_t frames, Emit emit) : stft_(stft), frames_(frames), emit_(std::move(emit)) {}
 
   // Frames that a chunk has to carry over to the next one.
   static int carry_frames(const Stft& stft) { return (stft.n_fft() - 1) / stft.n_hop(); }
@@ -109,18 +155,18 @@ class StitchedIstft {
     const std::int64_t keep_end =
         last ? origin + length : (static_cast<std::int64_t>(first_frame) + frames.frames) * hop;
     const std::int64_t pad = stft_.n_fft() / 2;
-    const std::int64_t from = std::max(keep_begin, pad), to = std::min(keep_end, out_.frames + pad);
-    for (int c = 0; c < frames.channels; ++c)
-      for (std::int64_t q = from; q < to; ++q)
-        out_.channel(c)[q - pad] = buffer_[static_cast<std::size_t>(c) * static_cast<std::size_t>(length) +
-                                           static_cast<std::size_t>(q - origin)];
+    const std::int64_t from = std::max(keep_begin, pad), to = std::min(keep_end, frames_ + pad);
+    if (from - pad != emitted_) fail("istft", "chunks do not join up");
+    if (to > from) emit_(buffer_.data() + (from - origin), to - from, length);
+    emitted_ = std::max(emitted_, to - pad);
     const int keep = std::min(carry_frames(stft_), frames.frames);
     carry_ = frame_range(frames, frames.frames - keep, keep);
   }
 
  private:
   const Stft& stft_;
-  Audio& out_;
+  std::int64_t frames_, emitted_ = 0;
+  Emit emit_;
   ComplexSpectrogram carry_;
   std::vector<float> buffer_;
 };
@@ -196,6 +242,35 @@ std::string Separator::describe() const {
 }
 
 std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progress) {
+  if (mix.channels != 1 && mix.channels != 2)
+    fail("separate", "audio must have 1 or 2 channels, got " + std::to_string(mix.channels));
+  MixReader reader;
+  reader.sample_rate = mix.sample_rate;
+  reader.channels = mix.channels;
+  reader.frames = mix.frames;
+  std::int64_t next = 0;
+  reader.read = [&](float* planar, std::int64_t count) {
+    for (int c = 0; c < mix.channels; ++c)
+      std::copy_n(mix.channel(c) + next, count, planar + static_cast<std::size_t>(c) * static_cast<std::size_t>(count));
+    next += count;
+  };
+  std::vector<Audio> out(sources_.size());
+  std::vector<std::int64_t> filled(sources_.size(), 0);
+  for (auto& a : out) {
+    a.sample_rate = mix.sample_rate;
+    a.channels = mix.channels;
+    a.frames = mix.frames;
+    a.samples.assign(static_cast<std::size_t>(mix.channels) * static_cast<std::size_t>(mix.frames), 0.f);
+  }
+  separate(reader, [&](int j, const float* planar, std::int64_t count, std::int64_t stride) {
+    for (int c = 0; c < mix.channels; ++c)
+      std::copy_n(planar + static_cast<std::size_t>(c) * static_cast<std::size_t>(stride), count, out[j].channel(c) + filled[j]);
+    filled[j] += count;
+  }, progress);
+  return out;
+}
+
+void Separator::separate(const MixReader& mix, const SourceWriter& write, const ProgressFn& progress) {
   const ModelConfig& cfg = impl_->config;
   const Stft& stft = impl_->stft;
   if (mix.channels != 1 && mix.channels != 2)
@@ -209,14 +284,9 @@ std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progr
                          " ms)");
 
   // A stereo model duplicates a mono mix; a mono model keeps the mix's channels (see magnitudes below).
-  const Audio* input = &mix;
-  Audio duplicated;
-  if (cfg.nb_channels == 2 && mix.channels == 1) {
-    duplicated = to_channels(mix, 2);
-    input = &duplicated;
-  }
-  const int C = input->channels, mc = cfg.nb_channels, bins = cfg.nb_bins;
-  const int frames = stft.frames(input->frames, true);
+  const int C = cfg.nb_channels == 2 ? 2 : mix.channels, mc = cfg.nb_channels, bins = cfg.nb_bins;
+  SlidingSignal input(mix, C);
+  const int frames = stft.frames(mix.frames, true);
   // A chunk's span (core plus context) bounds the memory. A signal up to two full spans long is done in
   // one piece: its audio buffers are small, so one long span still needs less memory than a long signal
   // in chunks, and splitting it would only repeat model work on the overlaps.
@@ -228,15 +298,21 @@ std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progr
                                           : plan_chunks(frames, window, options_.chunk_windows, options_.context_frames);
 
   const int S = static_cast<int>(sources_.size());
-  std::vector<Audio> out(static_cast<std::size_t>(S));
   std::vector<StitchedIstft> istft;
-  istft.reserve(out.size());
-  for (auto& a : out) {
-    a.sample_rate = input->sample_rate;
-    a.channels = C;
-    a.frames = input->frames;
-    a.samples.assign(static_cast<std::size_t>(C) * static_cast<std::size_t>(input->frames), 0.f);
-    istft.emplace_back(stft, a);
+  istft.reserve(static_cast<std::size_t>(S));
+  std::vector<float> mono;
+  for (int j = 0; j < S; ++j) {
+    if (mix.channels == 1 && C == 2)
+      // Both channels came from the same mono signal; hand out their mean.
+      istft.emplace_back(stft, mix.frames, [&, j](const float* planar, std::int64_t count, std::int64_t stride) {
+        mono.resize(static_cast<std::size_t>(count));
+        for (std::int64_t i = 0; i < count; ++i) mono[i] = 0.5f * (planar[i] + planar[stride + i]);
+        write(j, mono.data(), count, count);
+      });
+    else
+      istft.emplace_back(stft, mix.frames, [&, j](const float* planar, std::int64_t count, std::int64_t stride) {
+        write(j, planar, count, stride);
+      });
   }
 
   std::vector<float> segment, magnitudes;
@@ -249,7 +325,7 @@ std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progr
     ComplexSpectrogram core_mix;
     {
       std::int64_t length = 0;
-      padded_segment(*input, cfg.nfft, cfg.nhop, chunk, segment, length);
+      input.padded_segment(cfg.nfft, cfg.nhop, chunk, segment, length);
       const ComplexSpectrogram spec = stft.forward(segment.data(), C, length, false);
       // Model input [frames][1][mc][bins]; a mono model on stereo sees the channel mean of the magnitudes.
       magnitudes.resize(static_cast<std::size_t>(span) * mc * bins);
@@ -283,19 +359,6 @@ std::vector<Audio> Separator::separate(const Audio& mix, const ProgressFn& progr
 
     if (progress && !progress(static_cast<double>(chunk.core_end) / frames)) throw Cancelled();
   }
-
-  if (mix.channels == 1 && C == 2) {
-    // Both channels came from the same mono signal; return their mean.
-    for (auto& a : out) {
-      float* left = a.channel(0);
-      const float* right = a.channel(1);
-      for (std::int64_t i = 0; i < a.frames; ++i) left[i] = 0.5f * (left[i] + right[i]);
-      a.channels = 1;
-      a.samples.resize(static_cast<std::size_t>(a.frames));
-      a.samples.shrink_to_fit();
-    }
-  }
-  return out;
 }
 
 }  // namespace unmix

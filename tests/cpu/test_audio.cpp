@@ -453,7 +453,7 @@ TEST(AudioIoErrors, TruncatedFlac) {
 TEST(AudioIoErrors, UnsupportedOutputExtension) {
   const TempDir dir;
   const Audio a = random_audio(1, 10, 8000, 14);
-  for (const char* name : {"x.mp3", "x.ogg", "x.txt", "noext"}) {
+  for (const char* name : {"x.aac", "x.m4a", "x.txt", "noext"}) {  // mp3, opus and ogg are written
     expect_error([&] { unmix::write_audio(dir / name, a); }, {(dir / name).string(), "unsupported output extension"});
   }
   expect_error([&] { unmix::write_audio(dir / "f.flac", a, SampleFormat::Float32); }, {(dir / "f.flac").string(), "FLAC"});

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 StemMetadata stem(const std::string& id, std::vector<std::string> labels) {
-  return {id, "x_" + id + ".wav", std::move(labels), ""};
+  return {id, "x_" + id + ".wav", std::move(labels), "", {}};
 }
 
 TrackMetadata track(const std::string& id, const std::string& artist, bool bleed, std::vector<StemMetadata> stems) {

@@ -476,7 +476,7 @@ TEST_F(SeparateCli, HelpModelLookupAndBadOptions) {
   const AudioInfo info = probe_audio(dir / "env" / "separator_input" / "guitar.flac");
   EXPECT_EQ(info.frames, 4000);
   EXPECT_NE(run_tool("--device gpu " + input, dir / "bad.txt"), 0);
-  EXPECT_NE(run_tool("--ext mp3 " + input, dir / "bad.txt"), 0);
+  EXPECT_NE(run_tool("--ext m4a " + input, dir / "bad.txt"), 0);
   EXPECT_EQ(run_tool("--model '" + (dir / "model").string() + "' --targets vocals " + input, dir / "bad.txt"), 1);
   EXPECT_NE(read_text(dir / "bad.txt").find("vocals"), std::string::npos) << read_text(dir / "bad.txt");
 }

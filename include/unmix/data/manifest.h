@@ -30,6 +30,9 @@ struct StemMetadata {
   std::string filename;                  // the YAML's `filename`, or <Track>_STEM_NN.wav when absent
   std::vector<std::string> instruments;  // `instrument` as a list (MedleyDB allows a string or a list)
   std::string component;                 // "melody", "bass" or ""
+  // The generator's `synthesis` block (scalar fields only: role, guitar_kind, guitar_role, ...); empty for
+  // MedleyDB and other hand-labelled metadata.
+  std::map<std::string, std::string> synthesis;
 };
 
 struct TrackMetadata {

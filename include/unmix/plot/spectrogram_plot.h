@@ -27,4 +27,14 @@ struct SpectrogramOptions {
 void write_spectrogram_plot(const std::filesystem::path& out, std::span<const SpectrogramPanel> panels,
                             const SpectrogramOptions& options = {});
 
+// The same figure from files read forward: each panel is reduced to the picture's columns while its file
+// is decoded, so memory does not grow with the length (for hour-long songs). start/duration: an excerpt.
+struct SpectrogramFile {
+  std::string title;
+  std::filesystem::path path;
+  double start_seconds = 0.0, duration_seconds = -1.0;
+};
+void write_spectrogram_plot(const std::filesystem::path& out, std::span<const SpectrogramFile> files,
+                            const SpectrogramOptions& options = {});
+
 }  // namespace unmix::plot
