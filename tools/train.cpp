@@ -16,6 +16,7 @@
 #include "unmix/error.h"
 #include "unmix/train/config.h"
 #include "unmix/train/trainer.h"
+#include "unmix/limits.h"
 
 using namespace unmix;
 using namespace unmix::train;
@@ -27,6 +28,7 @@ std::atomic<bool>& g_stop = unmix::stop_flag();
 }  // namespace
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("train");
   CLI::App app{"Train an Open-Unmix separation model on a training cache, as openunmix's train.py does (defaults are\n"
                "openunmix's). Writes to --output: the best model <target>.{safetensors,json} + separator.json, an\n"
                "exact-resume checkpoint.safetensors, history.jsonl, loss.svg and train.log, every epoch."};
@@ -78,8 +80,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(result.best_epoch), static_cast<long long>(result.epochs),
                   result.outcome == Outcome::Interrupted ? "interrupted; --resume continues" : "done");
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "train: %s\n", e.what());
-    return 1;
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
+    return unmix::report_exception("train");
   }
 }
