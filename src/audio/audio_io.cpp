@@ -89,9 +89,13 @@ struct OpenFile {
 
 OpenFile open_for_read(const fs::path& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) fail(path, "no such file");
-  if (fs::is_directory(path, ec)) fail(path, "is a directory, not an audio file");
-  if (fs::is_regular_file(path, ec) && fs::file_size(path, ec) == 0 && !ec) fail(path, "file is empty (0 bytes)");
+  const fs::file_status st = fs::status(path, ec);  // follows links; a link loop is an error here
+  if (ec && ec != std::errc::no_such_file_or_directory) fail(path, "cannot read: " + ec.message());
+  if (!fs::exists(st)) fail(path, "no such file");
+  if (fs::is_directory(st)) fail(path, "is a directory, not an audio file");
+  // A FIFO, socket or device would block or never end; audio comes from files.
+  if (!fs::is_regular_file(st)) fail(path, "not a regular file (a FIFO, socket or device); give an audio file");
+  if (fs::file_size(path, ec) == 0 && !ec) fail(path, "file is empty (0 bytes)");
   OpenFile f;
   f.file.reset(sf_open(path.c_str(), SFM_READ, &f.info));
   if (!f.file) fail(path, "cannot open as audio: " + one_line(sf_strerror(nullptr)));
@@ -191,6 +195,8 @@ Audio read_audio(const fs::path& path, double start_seconds, double duration_sec
   const int channels = f.info.channels;
   const int rate = f.info.samplerate;
   const bool exact = header_length_is_exact(f.info);
+  // Decode blocks of at most 2^19 samples: a header may claim up to 1024 channels.
+  const sf_count_t block_frames = std::clamp<sf_count_t>(kBlockFrames * 8 / channels, 256, kBlockFrames);
 
   // Integer data is normalised by 1/2^(bits-1) into [-1, 1) (SFC_SET_NORM_FLOAT, libsndfile's default,
   // set explicitly here); float data passes through unscaled. SFC_SET_SCALE_FLOAT_INT_READ only affects
@@ -199,6 +205,10 @@ Audio read_audio(const fs::path& path, double start_seconds, double duration_sec
 
   if (!std::isfinite(start_seconds) || start_seconds < 0) fail(path, "start must be a finite time >= 0");
   if (std::isnan(duration_seconds)) fail(path, "duration is not a number");
+  // Beyond this a frame count overflows; no audio file is that long.
+  constexpr double kMaxSeconds = 1e8;
+  if (start_seconds > kMaxSeconds) fail(path, "start " + seconds_text(start_seconds) + " is beyond any audio file");
+  if (duration_seconds > kMaxSeconds) duration_seconds = -1;  // to the end
   const auto start = static_cast<sf_count_t>(std::llround(start_seconds * rate));
   sf_count_t wanted = std::numeric_limits<sf_count_t>::max();  // frames to read: to the end
   if (duration_seconds >= 0) {
@@ -216,9 +226,9 @@ Audio read_audio(const fs::path& path, double start_seconds, double duration_sec
     } else {
       // libsndfile 1.2.0 seeks in MP3 and Ogg Vorbis land on the right frame number but decode
       // wrong samples for up to a few thousand frames afterwards; decoding and discarding is exact.
-      std::vector<float> skip(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(channels));
+      std::vector<float> skip(static_cast<std::size_t>(block_frames) * static_cast<std::size_t>(channels));
       for (sf_count_t skipped = 0; skipped < start;) {
-        const sf_count_t n = sf_readf_float(sf, skip.data(), std::min(kBlockFrames, start - skipped));
+        const sf_count_t n = sf_readf_float(sf, skip.data(), std::min(block_frames, start - skipped));
         if (n <= 0) {
           if (sf_error(sf) != SF_ERR_NO_ERROR)
             fail(path, "decoding failed after " + std::to_string(skipped) + " frames: " + one_line(sf_strerror(sf)));
@@ -233,12 +243,14 @@ Audio read_audio(const fs::path& path, double start_seconds, double duration_sec
   // Frames the header promises in the window; only a hint (and a capacity guess) for inexact formats.
   const bool known = f.info.frames > 0 && f.info.frames != SF_COUNT_MAX;
   const sf_count_t expected = known ? std::min(wanted, f.info.frames - start) : wanted;
-  sf_count_t cap = known ? std::clamp<sf_count_t>(expected, 1, kMaxInitialFrames) : kUnknownInitialFrames;
+  // The bound is on samples, not frames: a header may also claim up to 1024 channels.
+  const sf_count_t max_initial = std::max<sf_count_t>(1, kMaxInitialFrames / channels);
+  sf_count_t cap = known ? std::clamp<sf_count_t>(expected, 1, max_initial) : std::min(kUnknownInitialFrames, max_initial);
   std::vector<float> planar(static_cast<std::size_t>(channels) * static_cast<std::size_t>(cap));
-  std::vector<float> block(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(channels));
+  std::vector<float> block(static_cast<std::size_t>(block_frames) * static_cast<std::size_t>(channels));
   sf_count_t got = 0;
   while (got < wanted) {
-    const sf_count_t n = sf_readf_float(sf, block.data(), std::min(kBlockFrames, wanted - got));
+    const sf_count_t n = sf_readf_float(sf, block.data(), std::min(block_frames, wanted - got));
     if (n <= 0) break;
     if (got + n > cap) {
       const sf_count_t new_cap = std::max(got + n, cap * 2);
