@@ -2,6 +2,7 @@
 // stopping, best-model export, checkpoints, history and curves.
 #include "unmix/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -94,12 +95,52 @@ std::string cache_manifest_name(const fs::path& cache_dir) {
   return {};
 }
 
+// Completing an existing cache with other settings would rebuild its tracks one by one over the old ones:
+// it keeps its own sample rate (as --sample-rate's help says), and other channels or STFT sizes are refused.
+void adopt_existing_cache(const TrainConfig& config, data::PreprocessOptions& options, const Log& log) {
+  const fs::path index_file = fs::path(config.cache) / "index.json";
+  std::error_code ec;
+  if (!fs::exists(index_file, ec)) return;
+  std::ifstream in(index_file, std::ios::binary);
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    fail(index_file, std::string("existing cache index is not valid JSON (remove the cache to rebuild it): ") + e.what());
+  }
+  const auto number = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_number_integer()) fail(index_file, std::string("existing cache index has no '") + key + "'");
+    return j[key].get<std::int64_t>();
+  };
+  const std::int64_t rate = number("sample_rate"), channels = number("channels");
+  const std::string mismatch = " (give the cache's settings, another --cache, or remove it to rebuild)";
+  if (channels != options.read.channels)
+    fail(config.cache, "the existing cache has " + std::to_string(channels) + " channel(s), this run asks for " +
+                           std::to_string(options.read.channels) + " (--nb-channels)" + mismatch);
+  if (rate != options.read.sample_rate) {
+    log("note: the existing cache " + config.cache + " keeps its sample rate " + std::to_string(rate) + " Hz (not " +
+        std::to_string(options.read.sample_rate) + ")");
+    options.read.sample_rate = static_cast<int>(rate);
+  }
+  if (j.contains("statistics") && j["statistics"].is_string()) {
+    const fs::path stats_file = fs::path(config.cache) / j["statistics"].get<std::string>();
+    if (fs::exists(stats_file, ec)) {
+      const data::CacheStatistics stats = data::read_cache_statistics(stats_file);
+      if (stats.n_fft != options.n_fft || stats.n_hop != options.n_hop)
+        fail(config.cache, "the existing cache's statistics use nfft " + std::to_string(stats.n_fft) + " / nhop " +
+                               std::to_string(stats.n_hop) + ", this run asks for " + std::to_string(options.n_fft) +
+                               " / " + std::to_string(options.n_hop) + " (--nfft/--nhop)" + mismatch);
+    }
+  }
+}
+
 void build_cache(const TrainConfig& config, const Log& log, const std::atomic<bool>* stop) {
   data::PreprocessOptions options;
   options.read.sample_rate = config.sample_rate;
   options.read.channels = config.nb_channels;
   options.n_fft = config.nfft;
   options.n_hop = config.nhop;
+  adopt_existing_cache(config, options, log);
   auto last = Clock::now() - std::chrono::hours(1);
   const data::Manifest manifest = data::load_manifest(config.manifest);
   log("preparing the cache " + config.cache + " from " + config.root + " (" + std::to_string(manifest.tracks.size()) +
@@ -181,7 +222,9 @@ class Trainer {
  private:
   void setup(const RunRequest& request);
   std::unique_ptr<data::Loader> train_loader(std::int64_t epoch) const;
-  void save_state();                                  // engine -> checkpoint
+  // The engine's weights and Adam moments into weights_ / adam_; names what is not finite (empty: all are).
+  std::string read_checked_state();
+  std::string save_state();                           // engine -> checkpoint, unless read_checked_state objects
   TrainResult finish(Outcome outcome, std::string message);
   TrainResult diverged(const std::string& what, std::int64_t epoch, std::int64_t batch);
 
@@ -204,7 +247,12 @@ void Trainer::setup(const RunRequest& request) {
   if (!request.resume.empty()) {
     const fs::path file = fs::is_directory(request.resume) ? checkpoint_path(request.resume) : request.resume;
     if (!fs::exists(file)) fail(file, "no checkpoint to resume from");
-    resumed.emplace(load_checkpoint(file));
+    try {
+      resumed.emplace(load_checkpoint(file));
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + "; --resume cannot continue from it: restore a backup copy of the " +
+                  "checkpoint, or start a new run in another --output (the best model saved here stays usable)");
+    }
     config_ = merge_for_resume(resumed->state.config, request.config, request.given);
     const fs::path run_dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
     if (std::find(request.given.begin(), request.given.end(), "output") != request.given.end() &&
@@ -217,6 +265,7 @@ void Trainer::setup(const RunRequest& request) {
   validate(config_);
   const fs::path output = config_.output;
   fs::create_directories(output);
+  remove_stale_temp_files(output);  // of a run killed while it wrote
   log_.emplace(hooks_.log, output / "train.log");
   if (!resumed && fs::exists(checkpoint_path(output)))
     fail(output, "already holds a training run (checkpoint.safetensors); resume it with --resume " + output.string() +
@@ -302,11 +351,25 @@ std::unique_ptr<data::Loader> Trainer::train_loader(std::int64_t epoch) const {
   return std::make_unique<data::Loader>(*cache_, o, engine_->host_allocator());
 }
 
-void Trainer::save_state() {
+std::string Trainer::read_checked_state() {
   engine_->read_state(*weights_, adam_);
+  const auto finite = [](float v) { return std::isfinite(v); };
+  for (const auto& e : weights_->table.entries()) {
+    const float* v = weights_->values.data() + e.offset;
+    if (!std::all_of(v, v + e.numel(), finite)) return "parameter '" + e.name + "'";
+  }
+  if (!std::all_of(adam_.exp_avg.begin(), adam_.exp_avg.end(), finite)) return "Adam's first moment (of the gradients)";
+  if (!std::all_of(adam_.exp_avg_sq.begin(), adam_.exp_avg_sq.end(), finite))
+    return "Adam's second moment (of the gradients)";
+  return {};
+}
+
+std::string Trainer::save_state() {
+  if (std::string bad = read_checked_state(); !bad.empty()) return bad;  // never checkpoint a NaN
   state_.dropout = engine_->dropout_state();
   save_checkpoint(checkpoint_path(config_.output), state_, *weights_, adam_);
   has_checkpoint_ = true;
+  return {};
 }
 
 TrainResult Trainer::finish(Outcome outcome, std::string message) {
@@ -410,13 +473,16 @@ TrainResult Trainer::run() {
         }
         if (stop_requested(hooks_)) {
           loader.reset();
-          save_state();
+          if (std::string bad = save_state(); !bad.empty()) return diverged(bad, epoch, state_.batches_done);
           return finish(Outcome::Interrupted, "interrupted at epoch " + std::to_string(epoch) + ", step " +
                                                   std::to_string(state_.batches_done) + "/" +
                                                   std::to_string(batches_per_epoch_) + "; checkpoint written");
         }
       }
     }
+    // A huge step can make weights non-finite while the loss still looks finite (saturated masks): the
+    // weights themselves are checked before anything is validated or saved.
+    if (std::string bad = read_checked_state(); !bad.empty()) return diverged(bad, epoch, state_.batches_done);
     const double train_seconds = state_.partial_train_seconds, wait_seconds = state_.partial_wait_seconds;
     const double train_loss = state_.partial_loss_sum / static_cast<double>(batches_per_epoch_);
 
@@ -435,7 +501,7 @@ TrainResult Trainer::run() {
       while (auto track = valid.next()) {
         if (stop_requested(hooks_)) {
           prefetched.reset();
-          save_state();
+          if (std::string bad = save_state(); !bad.empty()) return diverged(bad, epoch, 0);
           return finish(Outcome::Interrupted, "interrupted during the validation of epoch " + std::to_string(epoch) +
                                                   "; checkpoint written (resuming validates again)");
         }
@@ -475,9 +541,9 @@ TrainResult Trainer::run() {
     state_.partial_loss_sum = state_.partial_train_seconds = state_.partial_wait_seconds = 0;
 
     // ---- outputs: best model, checkpoint, history, curves ----
-    engine_->read_state(*weights_, adam_);
+    if (std::string bad = read_checked_state(); !bad.empty()) return diverged(bad, epoch, 0);
     if (is_best) save_model(config_.output, state_.target, *weights_, summary_json(state_, engine_->description()));
-    save_state();
+    if (std::string bad = save_state(); !bad.empty()) return diverged(bad, epoch, 0);
     write_history(fs::path(config_.output) / "history.jsonl", state_.history);
     write_loss_curves(fs::path(config_.output) / "loss.svg", state_.history,
                       "Open-Unmix '" + state_.target + "': MSE loss per epoch (best " +
