@@ -9,6 +9,7 @@ packages=(
   libfluidsynth-dev timgm6mb-soundfont libebur128-dev libcairo2-dev
   liblilv-dev lv2-dev guitarix-lv2 lsp-plugins-lv2 x42-plugins
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-dev  # libFuzzer and the sanitizers of the fuzz harnesses (scripts/fuzz.sh)
 )
 
 missing=()
