@@ -10,6 +10,7 @@ packages=(
   liblilv-dev lv2-dev guitarix-lv2 lsp-plugins-lv2 x42-plugins
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
+  clang libclang-rt-dev  # libFuzzer and the sanitizers of the fuzz harnesses (scripts/fuzz.sh)
 )
 
 missing=()

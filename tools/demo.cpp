@@ -7,8 +7,10 @@
 #include "unmix/demo.h"
 #include "unmix/error.h"
 #include "unmix/stop_signal.h"
+#include "unmix/limits.h"
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("demo");
   using namespace unmix::demo;
   CLI::App app{
       "guitar-unmix demo: synthesize songs (FluidSynth), train a small Open-Unmix on the guitar, separate the\n"
@@ -57,8 +59,7 @@ int main(int argc, char** argv) {
                 r.training_interrupted ? ", stopped early" : "", r.seconds, out.c_str(), out.c_str(), out.c_str(),
                 out.c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "demo: %s\n", e.what());
-    return 1;
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
+    return unmix::report_exception("demo");
   }
 }

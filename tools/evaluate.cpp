@@ -14,6 +14,7 @@
 #include "unmix/stop_signal.h"
 #include "unmix/error.h"
 #include "unmix/eval/evaluate.h"
+#include "unmix/limits.h"
 
 using namespace unmix;
 using namespace unmix::eval;
@@ -52,6 +53,7 @@ std::vector<OracleMethod> parse_oracles(const std::vector<std::string>& names) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("error");
   CLI::App app{
       "evaluate: BSSEval v4 SDR/SIR/ISR/SAR per 1 s frame, as museval computes them (images mode, 512-tap\n"
       "distortion filters estimated once per track), of separated sources against the true ones; the summary\n"
@@ -100,6 +102,7 @@ int main(int argc, char** argv) {
 
   try {
     if (references.empty() && root.empty()) fail("evaluate", "give --references DIR or --root DIR --manifest FILE");
+    check_threads("--threads", threads);
     if (threads > 0) omp_set_num_threads(threads);
     for (const auto& e : estimates) options.methods.push_back(parse_estimates(e));
     options.oracles = parse_oracles(oracles);
@@ -145,9 +148,8 @@ int main(int argc, char** argv) {
       std::printf("wrote %s/{summary.csv,summary.json,tracks.csv} and %zu museval JSON files\n", out.c_str(),
                   report.scores.size());
     }
-  } catch (const std::exception& e) {  // unmix::Error ("<file>: <problem>") or a filesystem error
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
+    return unmix::report_exception("error");
   }
   return 0;
 }

@@ -8,8 +8,10 @@
 
 #include "unmix/error.h"
 #include "unmix/model_dir.h"
+#include "unmix/limits.h"
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("export_model");
   CLI::App app{"Export a model: <model>/<target>.{json,safetensors} -> <out>/<target>.{json,safetensors} and "
                "separator.json, the training summary kept; --f16 stores the weights as float16 where they fit "
                "(half the size; computed in float32 when loaded)."};
@@ -31,8 +33,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "export_model: wrote %s/%s.safetensors (%s)\n", out.c_str(), (name.empty() ? target : name).c_str(),
                  f16 ? "float16 storage" : "float32");
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "export_model: %s\n", e.what());
-    return 1;
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
+    return unmix::report_exception("export_model");
   }
 }

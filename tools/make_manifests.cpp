@@ -11,11 +11,13 @@
 #include "unmix/data/guitar_parts.h"
 #include "unmix/data/manifest.h"
 #include "unmix/error.h"
+#include "unmix/limits.h"
 
 using namespace unmix;
 using namespace unmix::data;
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("error");
   CLI::App app{"Build a training manifest from MedleyDB-style metadata"};
   std::string metadata_dir, root, artist_index, out, name, source, bleed = "train-only";
   std::vector<std::string> tracklists, targets;
@@ -95,9 +97,8 @@ int main(int argc, char** argv) {
                 out.c_str(), manifest.tracks.size(), found, tracks.size(), manifest.count(Split::Train),
                 manifest.count(Split::Valid), manifest.count(Split::Test), manifest.excluded.size());
     for (const auto& e : manifest.excluded) std::printf("  excluded %s: %s\n", e.id.c_str(), e.reason.c_str());
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
+    return unmix::report_exception("error");
   }
   return 0;
 }

@@ -16,6 +16,7 @@
 #include "unmix/error.h"
 #include "unmix/eval/oracle.h"
 #include "unmix/eval/track_set.h"
+#include "unmix/limits.h"
 
 using namespace unmix;
 using namespace unmix::eval;
@@ -27,6 +28,7 @@ std::atomic<bool>& g_stop = unmix::stop_flag();
 }  // namespace
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("error");
   CLI::App app{
       "oracle: the best a mask could do, from the true stems. Writes <out>/<METHOD>/<track>/<source>.<ext> for\n"
       "IRM1 and IRM2 (ideal ratio masks on magnitudes / powers), IBM (ideal binary mask), MWF (multichannel\n"
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
 
   try {
     if (references.empty() && root.empty()) fail("oracle", "give --references DIR or --root DIR --manifest FILE");
+    check_threads("--threads", threads);
     if (threads > 0) omp_set_num_threads(threads);
     SampleFormat sample_format;
     if (format == "float") sample_format = SampleFormat::Float32;
@@ -144,8 +147,7 @@ int main(int argc, char** argv) {
     }
     std::printf("%s: oracle estimates for %zu tracks (%zu failed)\n", out.c_str(), done, failed);
     return failed ? 1 : 0;
-  } catch (const std::exception& e) {  // unmix::Error ("<file>: <problem>") or a filesystem error
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
+    return unmix::report_exception("error");
   }
 }

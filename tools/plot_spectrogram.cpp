@@ -7,8 +7,10 @@
 #include "unmix/audio.h"
 #include "unmix/error.h"
 #include "unmix/plot/spectrogram_plot.h"
+#include "unmix/limits.h"
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("plot_spectrogram");
   CLI::App app{"Plot audio files as spectrograms, one panel each, on the same time and log-frequency axes and one dB "
                "colour scale:\n  plot_spectrogram dry.wav processed.wav --labels dry,processed -o guitar.png"};
   std::vector<std::string> inputs, labels;
@@ -37,8 +39,7 @@ int main(int argc, char** argv) {
       panels.push_back({labels.empty() ? std::filesystem::path(inputs[i]).filename().string() : labels[i], &audio[i]});
     unmix::plot::write_spectrogram_plot(out, panels, options);
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "plot_spectrogram: %s\n", e.what());
-    return 1;
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
+    return unmix::report_exception("plot_spectrogram");
   }
 }

@@ -14,6 +14,7 @@
 #include "unmix/stop_signal.h"
 #include "unmix/data/preprocess.h"
 #include "unmix/error.h"
+#include "unmix/limits.h"
 
 using namespace unmix;
 using namespace unmix::data;
@@ -25,6 +26,7 @@ std::atomic<bool>& g_stop = unmix::stop_flag();
 }  // namespace
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("error");
   CLI::App app{"Validate a MedleyDB-layout root against a manifest and write the training cache"};
   std::string manifest_file, root, out, dtype = "float32";
   PreprocessOptions options;
@@ -87,9 +89,8 @@ int main(int argc, char** argv) {
     }
     std::printf("%s: %zu tracks cached (%zu written, %zu reused), %zu skipped, %.1f min of audio\n", out.c_str(),
                 report.written + report.reused, report.written, report.reused, report.skipped, report.audio_seconds / 60.0);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
+    return unmix::report_exception("error");
   }
   return 0;
 }

@@ -18,6 +18,7 @@
 #include "unmix/error.h"
 #include "unmix/plot/spectrogram_plot.h"
 #include "unmix/separator.h"
+#include "unmix/limits.h"
 
 using namespace unmix;
 
@@ -135,6 +136,7 @@ constexpr const char* kNoModel =
 }  // namespace
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("separate");
   CLI::App app{
       "separate: split songs into target sources (e.g. the guitar) and the rest with an Open-Unmix model.\n"
       "Each FILE (WAV, FLAC, OGG, Opus, MP3) is resampled to the model's rate, separated, resampled back and\n"
@@ -234,7 +236,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   unmix::stop_on_signals();
-  if (threads > 0) omp_set_num_threads(threads);
 
   OutputOptions out;
   out.outdir = outdir;
@@ -250,6 +251,8 @@ int main(int argc, char** argv) {
 
   std::optional<Separator> separator;
   try {
+    check_threads("--threads", threads);
+    if (threads > 0) omp_set_num_threads(threads);
     sep.device = parse_device(device);
     if (bits != 0 && lossy_extension(ext)) fail("--bits", "applies to wav and flac; set lossy formats with --quality");
     if (cbr && ext != "mp3") fail("--cbr", "applies to mp3 only (libsndfile's Opus encoder has no bitrate mode)");
@@ -270,9 +273,8 @@ int main(int argc, char** argv) {
                 separator->options().niter);
     for (const auto& note : separator->notes()) std::printf("note: %s\n", note.c_str());
     std::fflush(stdout);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "separate: %s\n", e.what());
-    return 1;
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
+    return unmix::report_exception("separate");
   }
 
   int failed = 0;
@@ -346,6 +348,10 @@ int main(int argc, char** argv) {
       ++separated;
     } catch (const Cancelled&) {
       break;
+    } catch (const std::bad_alloc&) {
+      say(stderr, "separate: %s: out of memory (a smaller --chunk-windows or --wiener-win-len needs less)\n",
+          input.c_str());
+      ++failed;
     } catch (const std::exception& e) {
       say(stderr, "separate: %s\n", e.what());
       ++failed;

@@ -14,6 +14,7 @@
 #include "unmix/error.h"
 #include "unmix/synth/corpus.h"
 #include "unmix/synth/soundfonts.h"
+#include "unmix/limits.h"
 
 namespace {
 
@@ -52,6 +53,7 @@ class ProgressLine {
 }  // namespace
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("synthesize");
   using namespace unmix::synth;
   CLI::App app{"Render procedurally composed songs with FluidSynth into a MedleyDB-layout multitrack corpus:\n"
                "<out>/<Track>/<Track>_MIX.wav, <Track>_STEMS/<Track>_STEM_NN.wav (float32) and <Track>_METADATA.yaml."};
@@ -111,9 +113,8 @@ int main(int argc, char** argv) {
       return 130;
     }
     return 0;
-  } catch (const std::exception& e) {
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
     line.end();
-    std::fprintf(stderr, "synthesize: %s\n", e.what());
-    return 1;
+    return unmix::report_exception("synthesize");
   }
 }

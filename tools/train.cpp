@@ -20,6 +20,7 @@
 #include "unmix/parallel/communicator.h"
 #include "unmix/train/config.h"
 #include "unmix/train/trainer.h"
+#include "unmix/limits.h"
 
 using namespace unmix;
 using namespace unmix::train;
@@ -31,6 +32,7 @@ std::atomic<bool>& g_stop = unmix::stop_flag();
 }  // namespace
 
 int main(int argc, char** argv) {
+  unmix::exit_cleanly_on_terminate("train");
   CLI::App app{"Train an Open-Unmix separation model on a training cache, as openunmix's train.py does (defaults are\n"
                "openunmix's). Writes to --output: the best model <target>.{safetensors,json} + separator.json, an\n"
                "exact-resume checkpoint.safetensors, history.jsonl, loss.svg and train.log, every epoch."};
@@ -97,13 +99,22 @@ int main(int argc, char** argv) {
                   static_cast<long long>(result.best_epoch), static_cast<long long>(result.epochs),
                   result.outcome == Outcome::Interrupted ? "interrupted; --resume continues" : "done");
     return 0;
-  } catch (const std::exception& e) {
+  } catch (...) {  // unmix::Error ("<file>: <problem>"), a filesystem error, out of memory
     // With ranks, the others may be waiting in a collective for this one: end them all.
-    if (ranks->size() > 1)
+    if (ranks->size() > 1) {
+      std::string what = "unexpected error";
+      try {
+        throw;
+      } catch (const std::bad_alloc&) {
+        what = "out of memory";
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
       ranks->abort("train: rank " + std::to_string(ranks->rank()) + " of " + std::to_string(ranks->size()) + ": " +
-                       e.what() + " (ending every rank)",
+                       what + " (ending every rank)",
                    1);
-    std::fprintf(stderr, "train: %s\n", e.what());
-    return 1;
+    }
+    return unmix::report_exception("train");
   }
 }

@@ -107,7 +107,10 @@ class AudioWriter {
   // `frames` frames from planar (channel c at planar + c * stride).
   void write(const float* planar, std::int64_t frames, std::int64_t stride);
   std::int64_t frames_written() const;
-  void commit();  // closes the encoder and renames; an error names the file
+  // A song's outputs are one result: close() every writer (encoders flushed, data on disk: a full disk
+  // shows here), then commit() each, so a failure never leaves a new guitar.wav beside an old residual.wav.
+  void close();   // finishes the encoder and syncs the temporary file; an error names the file
+  void commit();  // close() if not yet, then renames into place
   const std::filesystem::path& path() const;
 
  private:

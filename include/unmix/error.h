@@ -27,12 +27,21 @@ class AtomicFile {
   AtomicFile& operator=(const AtomicFile&) = delete;
   const std::filesystem::path& temp_path() const { return temp_; }
   const std::filesystem::path& target() const { return target_; }
-  void commit();  // fsyncs the temporary file and renames it to the target
+  // Several files that belong together: sync() each (the data is on disk, errors found), then commit() each.
+  void sync();    // fsyncs the temporary file (once)
+  void commit();  // sync(), renames the temporary file to the target and fsyncs the folder
 
  private:
   std::filesystem::path target_;
   std::filesystem::path temp_;
   bool committed_ = false;
+  bool synced_ = false;
 };
+
+// fsync of a folder, so a rename inside it survives a power loss.
+void sync_folder(const std::filesystem::path& dir);
+// Removes the temporary files (".<name>.tmp.<pid>.<n>") that AtomicFile writers killed before commit()
+// left in `dir`; those of running processes stay. Returns how many were removed.
+std::size_t remove_stale_temp_files(const std::filesystem::path& dir);
 
 }  // namespace unmix

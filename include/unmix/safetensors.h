@@ -66,4 +66,13 @@ std::vector<std::int64_t> as_i64(const Tensor& t);
 
 std::string shape_string(std::span<const std::int64_t> shape);  // "[2, 3]"
 
+// A checksum of every tensor (name, dtype, shape, bytes; independent of their order), for __metadata__
+// under kChecksumKey: the format's own checks cannot see a flipped bit inside the data.
+inline constexpr std::string_view kChecksumKey = "unmix.checksum";
+// `also`: more text the sum covers (a metadata value that must not change either).
+std::string checksum(const std::vector<Tensor>& tensors, std::string_view also = {});  // "fnv1a64:<16 hex>"
+// When `file` carries kChecksumKey, throws unmix::Error naming `source` unless it matches the tensors;
+// files written without one (older versions, other programs) pass.
+void verify_checksum(const File& file, const std::string& source, std::string_view also = {});
+
 }  // namespace unmix::safetensors

@@ -27,6 +27,10 @@ constexpr sf_count_t kBlockFrames = 1 << 16;
 // allocation up front, and a stream of unknown length starts small; the buffer grows as data arrives.
 constexpr sf_count_t kMaxInitialFrames = sf_count_t{1} << 24;
 constexpr sf_count_t kUnknownInitialFrames = kBlockFrames;
+// Decode blocks of at most 2^19 samples: a header may claim up to 1024 channels.
+sf_count_t block_frames_for(int channels) {
+  return std::clamp<sf_count_t>(kBlockFrames * 8 / std::max(1, channels), 256, kBlockFrames);
+}
 
 struct SndfileCloser {
   void operator()(SNDFILE* f) const { sf_close(f); }
@@ -89,9 +93,13 @@ struct OpenFile {
 
 OpenFile open_for_read(const fs::path& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) fail(path, "no such file");
-  if (fs::is_directory(path, ec)) fail(path, "is a directory, not an audio file");
-  if (fs::is_regular_file(path, ec) && fs::file_size(path, ec) == 0 && !ec) fail(path, "file is empty (0 bytes)");
+  const fs::file_status st = fs::status(path, ec);  // follows links; a link loop is an error here
+  if (ec && ec != std::errc::no_such_file_or_directory) fail(path, "cannot read: " + ec.message());
+  if (!fs::exists(st)) fail(path, "no such file");
+  if (fs::is_directory(st)) fail(path, "is a directory, not an audio file");
+  // A FIFO, socket or device would block or never end; audio comes from files.
+  if (!fs::is_regular_file(st)) fail(path, "not a regular file (a FIFO, socket or device); give an audio file");
+  if (fs::file_size(path, ec) == 0 && !ec) fail(path, "file is empty (0 bytes)");
   OpenFile f;
   f.file.reset(sf_open(path.c_str(), SFM_READ, &f.info));
   if (!f.file) fail(path, "cannot open as audio: " + one_line(sf_strerror(nullptr)));
@@ -164,6 +172,7 @@ struct AudioReader::Impl {
   sf_count_t start = 0, wanted = 0, expected = 0, got = 0;
   std::vector<float> block;
   bool ended = false;
+  sf_count_t block_frames = kBlockFrames;  // per sf_readf_float call
 };
 
 AudioReader::AudioReader(const fs::path& path, double start_seconds, double duration_seconds, int max_channels)
@@ -183,6 +192,10 @@ AudioReader::AudioReader(const fs::path& path, double start_seconds, double dura
 
   if (!std::isfinite(start_seconds) || start_seconds < 0) fail(path, "start must be a finite time >= 0");
   if (std::isnan(duration_seconds)) fail(path, "duration is not a number");
+  // Beyond this a frame count overflows; no audio file is that long.
+  constexpr double kMaxSeconds = 1e8;
+  if (start_seconds > kMaxSeconds) fail(path, "start " + seconds_text(start_seconds) + " is beyond any audio file");
+  if (duration_seconds > kMaxSeconds) duration_seconds = -1;  // to the end
   m.start = static_cast<sf_count_t>(std::llround(start_seconds * rate));
   m.wanted = std::numeric_limits<sf_count_t>::max();  // frames to read: to the end
   if (duration_seconds >= 0) {
@@ -191,7 +204,8 @@ AudioReader::AudioReader(const fs::path& path, double start_seconds, double dura
     if (m.wanted == 0) fail(path, "requested window of " + seconds_text(duration_seconds) + " holds no frames");
   }
   const int file_channels = m.f.info.channels;
-  m.block.resize(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(file_channels));
+  m.block_frames = block_frames_for(file_channels);
+  m.block.resize(static_cast<std::size_t>(m.block_frames) * static_cast<std::size_t>(file_channels));
   if (m.start > 0) {
     if (m.exact) {
       if (m.start >= m.f.info.frames)
@@ -203,7 +217,7 @@ AudioReader::AudioReader(const fs::path& path, double start_seconds, double dura
       // libsndfile 1.2.0 seeks in MP3 and Ogg Vorbis land on the right frame number but decode
       // wrong samples for up to a few thousand frames afterwards; decoding and discarding is exact.
       for (sf_count_t skipped = 0; skipped < m.start;) {
-        const sf_count_t n = sf_readf_float(sf, m.block.data(), std::min(kBlockFrames, m.start - skipped));
+        const sf_count_t n = sf_readf_float(sf, m.block.data(), std::min(m.block_frames, m.start - skipped));
         if (n <= 0) {
           if (sf_error(sf) != SF_ERR_NO_ERROR)
             fail(path, "decoding failed after " + std::to_string(skipped) + " frames: " + one_line(sf_strerror(sf)));
@@ -240,7 +254,7 @@ std::int64_t AudioReader::read(float* planar, std::int64_t max_frames, std::int6
   std::int64_t done = 0;
   while (done < max_frames && m.got < m.wanted) {
     const sf_count_t n =
-        sf_readf_float(sf, m.block.data(), std::min({kBlockFrames, m.wanted - m.got, max_frames - done}));
+        sf_readf_float(sf, m.block.data(), std::min({m.block_frames, m.wanted - m.got, max_frames - done}));
     if (n <= 0) break;
     for (int c = 0; c < m.channels; ++c) {
       float* dst = planar + static_cast<std::size_t>(c) * static_cast<std::size_t>(stride) + done;
@@ -281,7 +295,10 @@ Audio read_audio(const fs::path& path, double start_seconds, double duration_sec
   // A corrupt header claiming billions of frames must not trigger a huge allocation up front, and a
   // stream of unknown length starts small; the buffer grows as data arrives.
   const std::int64_t hint = reader.frames_hint();
-  sf_count_t cap = hint > 0 ? std::clamp<sf_count_t>(hint, 1, kMaxInitialFrames) : kUnknownInitialFrames;
+  // The bound is on samples, not frames: a header may also claim up to 1024 channels.
+  const sf_count_t max_initial = std::max<sf_count_t>(1, kMaxInitialFrames / channels);
+  sf_count_t cap =
+      hint > 0 ? std::clamp<sf_count_t>(hint, 1, max_initial) : std::min(kUnknownInitialFrames, max_initial);
   std::vector<float> planar(static_cast<std::size_t>(channels) * static_cast<std::size_t>(cap));
   std::vector<float> spill(static_cast<std::size_t>(kBlockFrames) * static_cast<std::size_t>(channels));
   sf_count_t got = 0;
@@ -386,6 +403,7 @@ struct AudioWriter::Impl {
   std::vector<int> iblock;
   std::unique_ptr<StreamResampler> to_opus_rate;
   int file_rate = 0, rate = 0;
+  bool closed = false;  // close() succeeded: only the rename is left
 
   // Interleaves, checks and hands `n` frames to libsndfile.
   void put(const float* planar, std::int64_t n, std::int64_t stride, std::int64_t first_frame) {
@@ -533,8 +551,9 @@ void AudioWriter::write(const float* planar, std::int64_t frames, std::int64_t s
   m.written += frames;
 }
 
-void AudioWriter::commit() {
+void AudioWriter::close() {
   Impl& m = *impl_;
+  if (m.closed) return;
   if (!m.file) fail(m.path, "already closed");
   // A 0-frame file is refused: read_audio rejects empty files, so writing one would only defer the error.
   if (m.written <= 0) fail(m.path, "nothing to write: audio has 0 frames");
@@ -548,7 +567,13 @@ void AudioWriter::commit() {
   }
   const int rc = sf_close(m.file.release());
   if (rc != 0) fail(m.path, "closing the output failed: " + one_line(sf_error_number(rc)));
-  m.out->commit();
+  m.out->sync();
+  m.closed = true;
+}
+
+void AudioWriter::commit() {
+  close();
+  impl_->out->commit();
 }
 
 void write_audio(const fs::path& path, const Audio& audio, SampleFormat format) {

@@ -6,6 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -73,10 +78,83 @@ CacheStatistics read_cache_statistics(const fs::path& file) {
   s.n_hop = static_cast<int>(number("n_hop"));
   s.frames = number("frames");
   if (static_cast<std::size_t>(s.n_fft / 2 + 1) != s.mean.size()) fail(file, "bin count does not match n_fft");
+  for (const auto* v : {&s.mean, &s.std})
+    if (!std::all_of(v->begin(), v->end(), [](float x) { return std::isfinite(x); }))
+      fail(file, "statistics hold NaN or infinite values (from a track with non-finite samples?); rerun preprocess");
   return s;
 }
 
 namespace {
+
+// A mapped file cut short while mapped (truncated, or rewritten in place by another preprocess) turns
+// reads past its new end into SIGBUS. The mapped ranges are recorded in fixed slots, so the handler can
+// name the file on one line and exit 1 instead of dying with "Bus error".
+struct MappedRange {
+  std::atomic<bool> claimed{false};
+  std::atomic<std::uintptr_t> begin{0};
+  std::size_t size = 0;
+  char path[512] = {};
+};
+constexpr std::size_t kRangeSlots = 4096;
+MappedRange g_ranges[kRangeSlots];
+struct sigaction g_previous_sigbus {};
+
+void write_stderr(const char* s) {
+  for (std::size_t n = std::strlen(s); n > 0;) {
+    const ssize_t w = ::write(STDERR_FILENO, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+void on_sigbus(int sig, siginfo_t* info, void* context) {
+  const auto addr = reinterpret_cast<std::uintptr_t>(info ? info->si_addr : nullptr);
+  for (const MappedRange& r : g_ranges) {
+    const std::uintptr_t begin = r.begin.load(std::memory_order_acquire);
+    if (begin != 0 && addr >= begin && addr - begin < r.size) {
+      write_stderr("error: ");
+      write_stderr(r.path);
+      write_stderr(": cache file became shorter while being read (truncated or rewritten by another process); "
+                   "rerun preprocess, and do not change a cache while training reads it\n");
+      ::_exit(1);
+    }
+  }
+  // Not ours: whatever handled SIGBUS before (by default, the signal ends the process).
+  if (g_previous_sigbus.sa_flags & SA_SIGINFO) {
+    if (g_previous_sigbus.sa_sigaction) return g_previous_sigbus.sa_sigaction(sig, info, context);
+  } else if (g_previous_sigbus.sa_handler != SIG_DFL && g_previous_sigbus.sa_handler != SIG_IGN) {
+    return g_previous_sigbus.sa_handler(sig);
+  }
+  ::signal(SIGBUS, SIG_DFL);
+  ::raise(SIGBUS);
+}
+
+MappedRange* register_range(const void* begin, std::size_t size, const fs::path& path) {
+  static const bool installed = [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    return ::sigaction(SIGBUS, &sa, &g_previous_sigbus) == 0;
+  }();
+  if (!installed) return nullptr;
+  for (MappedRange& r : g_ranges) {
+    bool expected = false;
+    if (!r.claimed.compare_exchange_strong(expected, true)) continue;
+    r.size = size;
+    std::snprintf(r.path, sizeof(r.path), "%s", path.c_str());
+    r.begin.store(reinterpret_cast<std::uintptr_t>(begin), std::memory_order_release);
+    return &r;
+  }
+  return nullptr;  // more maps than slots: those files fault without a name
+}
+
+void release_range(MappedRange* r) {
+  if (!r) return;
+  r->begin.store(0, std::memory_order_release);
+  r->claimed.store(false, std::memory_order_release);
+}
 
 // A read-only memory map that unmaps itself.
 class MappedFile {
@@ -94,8 +172,10 @@ class MappedFile {
     ::close(fd);
     if (p == MAP_FAILED) fail(path, "cannot memory-map cache file: " + std::string(std::strerror(errno)));
     data_ = p;
+    range_ = register_range(data_, size_, path);
   }
   ~MappedFile() {
+    release_range(range_);
     if (data_) ::munmap(data_, size_);
   }
   MappedFile(const MappedFile&) = delete;
@@ -105,6 +185,7 @@ class MappedFile {
  private:
   void* data_ = nullptr;
   std::size_t size_ = 0;
+  MappedRange* range_ = nullptr;
 };
 
 }  // namespace
@@ -171,6 +252,7 @@ Cache Cache::open(const fs::path& dir) {
       ct.interferer_file = t.at("interferers").at("file").get<std::string>();
       ct.interferer_scale = t.at("interferers").at("scale").get<float>();
       if (ct.frames <= 0) fail(index_file, "track " + ct.id + " has no frames");
+      if (ct.frames > (std::int64_t{1} << 40)) fail(index_file, "track " + ct.id + " claims an impossible length");
       for (const auto* name : {&ct.target_file, &ct.interferer_file})
         if (name->empty() || name->front() == '/' || name->find("..") != std::string::npos)
           fail(index_file, "track " + ct.id + ": file '" + *name + "' is not inside the cache");

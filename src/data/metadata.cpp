@@ -15,10 +15,68 @@ namespace {
 
 constexpr std::string_view kMetadataSuffix = "_METADATA.yaml";
 
+// Strict UTF-8 (no overlong forms, no surrogates), as JSON writers require.
+bool is_utf8(const std::string& s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c < 0x80) extra = 0;
+    else if (c >= 0xC2 && c <= 0xDF) extra = 1;
+    else if (c >= 0xE0 && c <= 0xEF) extra = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) extra = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return false;
+    if (i + extra >= s.size() && extra > 0) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b >> 6) != 0x2) return false;
+    }
+    i += 1 + extra;
+  }
+  return true;
+}
+
+// MedleyDB-style metadata found in the wild is often Latin-1 ("Mot\xF6rhead"); every byte of such text
+// is the code point of the same value. Manifests are JSON, which must be UTF-8.
+std::string utf8_text(const std::string& s) {
+  if (is_utf8(s)) return s;
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out.push_back(ch);
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
+}
+
+// Text fields (artist, title, labels) are decoded as Latin-1 when they are not UTF-8.
 std::string scalar_or(const YAML::Node& node, const std::string& fallback) {
   if (!node || node.IsNull()) return fallback;
   if (!node.IsScalar()) return fallback;
-  return node.as<std::string>();
+  return utf8_text(node.as<std::string>());
+}
+
+// Names of files and folders must match the bytes on disk, so they are not re-encoded: refused instead.
+std::string file_name_field(const fs::path& yaml, const YAML::Node& node, const std::string& fallback,
+                            const std::string& field) {
+  if (!node || node.IsNull() || !node.IsScalar()) return fallback;
+  std::string name = node.as<std::string>();
+  if (!is_utf8(name))
+    fail(yaml, "field '" + field + "' is not UTF-8 text ('" + utf8_text(name) +
+                   "' if read as Latin-1); rename the file and the field to UTF-8");
+  return name;
+}
+
+// The kind of a path without throwing: a symbolic-link loop or an unreadable folder is an error naming it.
+fs::file_status status_of(const fs::path& p) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(p, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) fail(p, "cannot read: " + ec.message());
+  return st;
 }
 
 // MedleyDB writes yes/no flags as quoted strings; accept YAML booleans as well.
@@ -57,9 +115,12 @@ TrackMetadata read_track_metadata(const fs::path& yaml) {
   t.source = yaml;
   t.id = track_id_of(yaml);
   if (t.id.empty()) fail(yaml, "metadata file name must be <TrackId>_METADATA.yaml");
+  if (!is_utf8(t.id)) fail(yaml, "the track id in the file name is not UTF-8; rename the file");
   YAML::Node root;
   try {
-    if (!fs::exists(yaml)) fail(yaml, "no such file");
+    const fs::file_status st = status_of(yaml);
+    if (!fs::exists(st)) fail(yaml, "no such file");
+    if (!fs::is_regular_file(st)) fail(yaml, "not a regular file");
     root = YAML::LoadFile(yaml.string());
   } catch (const YAML::Exception& e) {
     fail(yaml, std::string("not valid YAML: ") + e.what());
@@ -71,22 +132,23 @@ TrackMetadata read_track_metadata(const fs::path& yaml) {
     t.genre = trim(scalar_or(root["genre"], ""));
     t.origin = trim(scalar_or(root["origin"], ""));
     t.has_bleed = yes_no(root["has_bleed"]);
-    t.mix_filename = trim(scalar_or(root["mix_filename"], t.id + "_MIX.wav"));
-    t.stem_dir = trim(scalar_or(root["stem_dir"], t.id + "_STEMS"));
+    t.mix_filename = trim(file_name_field(yaml, root["mix_filename"], t.id + "_MIX.wav", "mix_filename"));
+    t.stem_dir = trim(file_name_field(yaml, root["stem_dir"], t.id + "_STEMS", "stem_dir"));
     const YAML::Node stems = root["stems"];
     if (!stems || !stems.IsMap()) fail(yaml, "`stems` is missing or not a mapping");
     for (const auto& entry : stems) {
       StemMetadata s;
       s.id = entry.first.as<std::string>();
+      if (!is_utf8(s.id)) fail(yaml, "stem id '" + utf8_text(s.id) + "' is not UTF-8 text");
       const YAML::Node& record = entry.second;
       if (!record.IsMap()) fail(yaml, "stem " + s.id + " is not a mapping");
       const YAML::Node instrument = record["instrument"];
       if (instrument && instrument.IsScalar()) {
-        s.instruments.push_back(trim(instrument.as<std::string>()));
+        s.instruments.push_back(trim(utf8_text(instrument.as<std::string>())));
       } else if (instrument && instrument.IsSequence()) {
         for (const auto& label : instrument) {
           if (!label.IsScalar()) fail(yaml, "stem " + s.id + " has a non-text instrument label");
-          s.instruments.push_back(trim(label.as<std::string>()));
+          s.instruments.push_back(trim(utf8_text(label.as<std::string>())));
         }
       }
       std::erase_if(s.instruments, [](const std::string& l) { return l.empty(); });
@@ -98,7 +160,8 @@ TrackMetadata read_track_metadata(const fs::path& yaml) {
       // Stem S07 is <Track>_STEM_07.wav unless the record names its file.
       std::string number = s.id.size() > 1 && (s.id[0] == 'S' || s.id[0] == 's') ? s.id.substr(1) : s.id;
       if (number.size() < 2) number.insert(0, 2 - number.size(), '0');
-      s.filename = trim(scalar_or(record["filename"], t.id + "_STEM_" + number + ".wav"));
+      s.filename = trim(file_name_field(yaml, record["filename"], t.id + "_STEM_" + number + ".wav",
+                                        "stems." + s.id + ".filename"));
       if (s.filename.find('/') != std::string::npos || s.filename == ".." || s.filename.empty())
         fail(yaml, "stem " + s.id + " has an invalid filename '" + s.filename + "'");
       t.stems.push_back(std::move(s));
@@ -114,22 +177,25 @@ TrackMetadata read_track_metadata(const fs::path& yaml) {
 }
 
 std::vector<TrackMetadata> read_metadata_dir(const fs::path& dir) {
-  if (!fs::is_directory(dir)) fail(dir, "not a directory");
+  if (!fs::is_directory(status_of(dir))) fail(dir, "not a directory");
   std::vector<TrackMetadata> tracks;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && !track_id_of(entry.path()).empty())
-      tracks.push_back(read_track_metadata(entry.path()));
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (!track_id_of(it->path()).empty()) tracks.push_back(read_track_metadata(it->path()));
+  if (ec) fail(dir, "cannot list the folder: " + ec.message());
   return sorted(std::move(tracks));
 }
 
 std::vector<TrackMetadata> scan_root(const fs::path& root) {
-  if (!fs::is_directory(root)) fail(root, "not a directory");
+  if (!fs::is_directory(status_of(root))) fail(root, "not a directory");
   std::vector<TrackMetadata> tracks;
-  for (const auto& entry : fs::directory_iterator(root)) {
-    if (!entry.is_directory()) continue;
-    const fs::path yaml = entry.path() / (entry.path().filename().string() + std::string(kMetadataSuffix));
-    if (fs::is_regular_file(yaml)) tracks.push_back(read_track_metadata(yaml));
+  std::error_code ec;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!fs::is_directory(status_of(it->path()))) continue;
+    const fs::path yaml = it->path() / (it->path().filename().string() + std::string(kMetadataSuffix));
+    if (fs::exists(status_of(yaml))) tracks.push_back(read_track_metadata(yaml));
   }
+  if (ec) fail(root, "cannot list the folder: " + ec.message());
   return sorted(std::move(tracks));
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cerrno>
 #include <cstring>
 #include <cmath>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "unmix/error.h"
+#include "unmix/limits.h"
 #include "unmix/statistics.h"
 #include "unmix/stft.h"
 
@@ -67,7 +69,7 @@ void write_text(const fs::path& file, const std::string& text) {
   {
     std::ofstream f(out.temp_path(), std::ios::binary);
     f << text;
-    if (!f.flush()) fail(file, "cannot write");
+    if (!f.flush()) fail(file, std::string("cannot write: ") + std::strerror(errno));
   }
   out.commit();
 }
@@ -98,7 +100,7 @@ float write_source(const fs::path& file, const Audio& audio, SampleType type) {
         }
       f.write(reinterpret_cast<const char*>(inter.data()), static_cast<std::streamsize>(inter.size() * sizeof(std::int16_t)));
     }
-    if (!f.flush()) fail(file, "cannot write cache file");
+    if (!f.flush()) fail(file, std::string("cannot write cache file: ") + std::strerror(errno));
   }
   out.commit();
   return scale;
@@ -219,9 +221,19 @@ class MixReader {
   std::vector<char> raw_;
 };
 
+// The settings, by the flags that set them, before anything is read or allocated.
+void check_options(const PreprocessOptions& o) {
+  check_range("--sample-rate", std::int64_t{o.read.sample_rate}, kMinSampleRate, kMaxSampleRate);
+  if (o.read.channels != 1 && o.read.channels != 2) fail("--channels", "must be 1 or 2");
+  check_range("--nfft", std::int64_t{o.n_fft}, 16, kMaxFftSize);
+  check_range("--nhop", std::int64_t{o.n_hop}, 1, o.n_fft);
+  check_threads("--threads", o.threads);
+}
+
 }  // namespace
 
 std::vector<FileIssue> validate_root(const Manifest& manifest, const fs::path& root, const ReadOptions& options) {
+  check_range("--sample-rate", std::int64_t{options.sample_rate}, kMinSampleRate, kMaxSampleRate);
   const TrackReader reader(root, options);
   std::vector<FileIssue> issues;
   for (const auto& t : manifest.tracks) {
@@ -234,6 +246,7 @@ std::vector<FileIssue> validate_root(const Manifest& manifest, const fs::path& r
 PreprocessReport preprocess(const Manifest& manifest, const fs::path& root, const fs::path& cache_dir,
                             const PreprocessOptions& options, const std::function<void(const PreprocessProgress&)>& progress,
                             const std::atomic<bool>* stop) {
+  check_options(options);
   PreprocessReport report;
   std::vector<const ManifestTrack*> tracks;
   for (const auto& t : manifest.tracks) {
@@ -246,6 +259,7 @@ PreprocessReport preprocess(const Manifest& manifest, const fs::path& root, cons
   std::error_code ec;
   fs::create_directories(cache_dir / "tracks", ec);
   if (ec) fail(cache_dir, "cannot create the cache directory: " + ec.message());
+  for (const fs::path& dir : {cache_dir, cache_dir / "tracks"}) remove_stale_temp_files(dir);  // of a killed run
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   // ---- tracks, in parallel; results land in manifest order ----
@@ -305,6 +319,10 @@ PreprocessReport preprocess(const Manifest& manifest, const fs::path& root, cons
   for (auto& r : results) {
     report.issues.insert(report.issues.end(), r.issues.begin(), r.issues.end());
     if (!r.done) continue;
+    // A reused record's problems are as fatal under --strict as when the track was first read.
+    if (r.reused && options.read.strict)
+      for (const auto& i : r.issues)
+        if (i.fatal()) fail(i.file, std::string(issue_kind_name(i.kind)) + (i.detail.empty() ? "" : ": " + i.detail));
     if (!r.usable) {
       ++report.skipped;
       continue;
@@ -372,6 +390,9 @@ PreprocessReport preprocess(const Manifest& manifest, const fs::path& root, cons
     cs.frames = stats.frames();
     for (double v : stats.mean()) cs.mean.push_back(static_cast<float>(v));
     for (double v : stats.std()) cs.std.push_back(static_cast<float>(v));
+    for (const auto* v : {&cs.mean, &cs.std})
+      if (!std::all_of(v->begin(), v->end(), [](float x) { return std::isfinite(x); }))
+        fail(cache_dir / "stats.safetensors", "the train mix's statistics are not finite; nothing was written");
     write_cache_statistics(cache_dir / "stats.safetensors", cs);
     index_statistics = "stats.safetensors";
   }

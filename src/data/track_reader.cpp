@@ -1,10 +1,12 @@
 // The variable-sources track-folder reader: stems -> target sum, interferer sum, mix, all aligned.
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <tuple>
 
 #include "unmix/data/dataset.h"
 #include "unmix/error.h"
+#include "unmix/limits.h"
 
 namespace unmix::data {
 namespace fs = std::filesystem;
@@ -17,6 +19,7 @@ std::string_view issue_kind_name(IssueKind kind) {
     case IssueKind::Length: return "length differs from the mix";
     case IssueKind::SampleRate: return "sample rate differs";
     case IssueKind::Channels: return "channel count differs";
+    case IssueKind::NonFinite: return "NaN or infinite samples (the track is left out)";
   }
   return "?";
 }
@@ -28,7 +31,9 @@ std::string FileIssue::to_string() const {
 }
 
 bool TrackAudio::usable() const {
-  return std::none_of(issues.begin(), issues.end(), [](const FileIssue& i) { return i.kind == IssueKind::NoTargets; });
+  // A NaN in any file would poison the sums, the mix and the statistics computed from them.
+  return std::none_of(issues.begin(), issues.end(),
+                      [](const FileIssue& i) { return i.kind == IssueKind::NoTargets || i.kind == IssueKind::NonFinite; });
 }
 
 namespace {
@@ -62,8 +67,9 @@ class TrackLoad {
   // The file at the requested rate and channel count, or nothing (reported) when it cannot be read.
   std::optional<Audio> load(const std::string& relative) {
     const fs::path file = root_ / relative;
-    if (!fs::exists(file)) {
-      report(IssueKind::Missing, file, "");
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+      report(ec ? IssueKind::Unreadable : IssueKind::Missing, file, ec ? ec.message() : "");
       return std::nullopt;
     }
     Audio audio;
@@ -73,6 +79,14 @@ class TrackLoad {
       report(IssueKind::Unreadable, file, e.what());
       return std::nullopt;
     }
+    const auto bad = std::find_if(audio.samples.begin(), audio.samples.end(), [](float x) { return !std::isfinite(x); });
+    if (bad != audio.samples.end()) {
+      const auto index = static_cast<std::int64_t>(bad - audio.samples.begin());
+      report(IssueKind::NonFinite, file,
+             "first at frame " + std::to_string(index % std::max<std::int64_t>(1, audio.frames)) + " of channel " +
+                 std::to_string(index / std::max<std::int64_t>(1, audio.frames)));
+      return audio;  // kept for the length, but the track is unusable
+    }
     if (audio.channels != options_.channels) {
       report(IssueKind::Channels, file,
              std::to_string(audio.channels) + " channels, converted to " + std::to_string(options_.channels));
@@ -81,7 +95,12 @@ class TrackLoad {
     if (audio.sample_rate != options_.sample_rate) {
       report(IssueKind::SampleRate, file,
              std::to_string(audio.sample_rate) + " Hz, resampled to " + std::to_string(options_.sample_rate));
-      audio = resample(audio, options_.sample_rate, options_.quality);
+      try {
+        audio = resample(audio, options_.sample_rate, options_.quality);
+      } catch (const Error& e) {  // e.g. a header rate of 1 Hz, beyond libsamplerate's ratio range
+        report(IssueKind::Unreadable, file, e.what());
+        return std::nullopt;
+      }
     }
     return audio;
   }
@@ -112,6 +131,7 @@ class TrackLoad {
 TrackReader::TrackReader(fs::path root, ReadOptions options) : root_(std::move(root)), options_(options) {
   if (options_.channels != 1 && options_.channels != 2) fail("reader", "channels must be 1 or 2");
   if (options_.sample_rate <= 0) fail("reader", "sample rate must be positive");
+  if (options_.sample_rate > kMaxSampleRate) fail("reader", "sample rate " + std::to_string(options_.sample_rate) + " is too high");
 }
 
 TrackAudio TrackReader::read(const ManifestTrack& track) const {
@@ -127,8 +147,9 @@ TrackAudio TrackReader::read(const ManifestTrack& track) const {
     if (mix) length = mix->frames;
   } else {
     const fs::path file = root_ / track.mix;
-    if (!fs::exists(file)) {
-      load.report(IssueKind::Missing, file, "");
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+      load.report(ec ? IssueKind::Unreadable : IssueKind::Missing, file, ec ? ec.message() : "");
     } else {
       try {
         const AudioInfo info = probe_audio(file);
@@ -189,8 +210,9 @@ std::vector<FileIssue> TrackReader::validate(const ManifestTrack& track) const {
   auto probe = [&](const std::string& relative) {
     Probe p{relative, std::nullopt};
     const fs::path file = root_ / relative;
-    if (!fs::exists(file)) {
-      issues.push_back({IssueKind::Missing, file, ""});
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+      issues.push_back({ec ? IssueKind::Unreadable : IssueKind::Missing, file, ec ? ec.message() : ""});
       return p;
     }
     try {

@@ -12,6 +12,7 @@
 #include "unmix/clock_text.h"
 #include "unmix/data/manifest.h"
 #include "unmix/error.h"
+#include "unmix/limits.h"
 #include "unmix/eval/evaluate.h"
 #include "unmix/eval/track_set.h"
 #include "unmix/gpu/device.h"
@@ -245,7 +246,8 @@ void validate(const DemoOptions& o) {
   if (o.out.empty()) fail("--out", "must name a folder");
   if (o.songs < 3) fail("--songs", "needs at least 3 songs (train, valid and test)");
   if (!(o.seconds >= 4 && o.seconds <= 600)) fail("--seconds", "must be between 4 and 600");
-  if (o.jobs < 0) fail("--jobs", "must not be negative");
+  check_range("--songs", std::int64_t{o.songs}, 3, 100000);
+  check_threads("--jobs", o.jobs);
   train::validate(training_request(o).config);  // the training settings, checked before minutes of synthesis
   if (o.seq_dur > o.seconds) fail("--seq-dur", "must be at most --seconds");
 }

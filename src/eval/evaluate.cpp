@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "unmix/error.h"
+#include "unmix/limits.h"
 
 namespace unmix::eval {
 
@@ -43,6 +44,10 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
                                const std::atomic<bool>* stop) {
   if (options.methods.empty() && options.oracles.empty()) fail("evaluate", "nothing to evaluate: no estimates, no oracles");
   if (!(options.window_seconds > 0) || !(options.hop_seconds > 0)) fail("evaluate", "window and hop must be positive");
+  // A hop of a few samples would mean millions of frames, each a least-squares solve: bounded like museval's use.
+  check_range("--window", options.window_seconds, 0.01, 3600.0);
+  check_range("--hop", options.hop_seconds, 0.01, 3600.0);
+  check_range("--filters-len", std::int64_t{options.filters_len}, 1, 8192);
   std::vector<std::string> labels;
   for (const auto& m : options.methods) {
     if (m.label.empty() || m.label.find('/') != std::string::npos || m.label == "." || m.label == "..")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -11,6 +12,7 @@
 #include <system_error>
 
 #include "unmix/error.h"
+#include "unmix/limits.h"
 #include "unmix/safetensors.h"
 
 namespace unmix {
@@ -96,7 +98,7 @@ void write_json(const std::filesystem::path& path, const json& j) {
     if (!out) fail(path, "cannot open temporary file " + file.temp_path().string() + " for writing");
     out << j.dump(4) << '\n';
     out.close();
-    if (!out) fail(path, "write error");
+    if (!out) fail(path, std::string("write error: ") + std::strerror(errno));
   }
   file.commit();
 }
@@ -147,6 +149,9 @@ UmxWeights load_model(const std::filesystem::path& dir, const std::string& targe
     }
   }
 
+  // Checked here, as a double: the separator converts it to int, which 1e12 would overflow.
+  check_range(json_path.string() + ": field 'sample_rate'", c.sample_rate, double{kMinSampleRate}, double{kMaxSampleRate});
+
   const st::File file = st::read(weights_path);
   const st::Tensor* mean = file.find("input_mean");
   if (!mean) fail(weights_path, "missing tensor 'input_mean'");
@@ -194,9 +199,16 @@ UmxWeights load_model(const std::filesystem::path& dir, const std::string& targe
                              c.describe() + ")");
   }
 
+  st::verify_checksum(file, weights_path.string());  // after the layout checks, which say more
+
   UmxWeights w(c);
   for (const auto& entry : w.table.entries()) {
     const std::vector<float> values = st::as_float(*file.find(entry.name));
+    // A NaN weight separates to silence or noise without any error; such a model is damaged.
+    const auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+    if (bad != values.end())
+      fail(weights_path, "tensor '" + entry.name + "' holds a non-finite value (NaN or infinity) at index " +
+                             std::to_string(bad - values.begin()) + ": the model is damaged; retrain or export it again");
     std::copy(values.begin(), values.end(), w.values.begin() + static_cast<std::ptrdiff_t>(entry.offset));
   }
   std::copy(std::begin(counters), std::end(counters), std::begin(w.num_batches_tracked));
@@ -246,7 +258,7 @@ void save_model(const std::filesystem::path& dir, const std::string& target, con
   std::filesystem::create_directories(dir, ec);
   if (ec) fail(dir, "cannot create model directory: " + ec.message());
   // Weights first: a json without its weights would look like a loadable model.
-  st::write(weights_path, tensors, {{"format", "pt"}, {"target", target}});
+  st::write(weights_path, tensors, {{"format", "pt"}, {"target", target}, {std::string(st::kChecksumKey), st::checksum(tensors)}});
   write_json(json_path, summary);
   write_json(dir / "separator.json", {{"nfft", c.nfft},
                                        {"nhop", c.nhop},

@@ -1,6 +1,7 @@
 // One audio file through the separator, streamed from disk to disk: decode, resample to the model rate,
 // separate chunk by chunk, resample back, write (and the backing track beside the sources).
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <optional>
 #include <system_error>
@@ -38,6 +39,17 @@ namespace {
 
 constexpr std::int64_t kBlock = 1 << 16;
 
+// A NaN sample would spread through the STFT and the Wiener filter into every output.
+void check_finite(const AudioReader& reader, const float* planar, std::int64_t n, std::int64_t stride) {
+  for (int c = 0; c < reader.channels(); ++c) {
+    const float* x = planar + static_cast<std::size_t>(c) * static_cast<std::size_t>(stride);
+    const float* bad = std::find_if(x, x + n, [](float v) { return !std::isfinite(v); });
+    if (bad != x + n)
+      fail(reader.path(), "holds a NaN or infinite sample (channel " + std::to_string(c) + ", frame " +
+                              std::to_string(reader.frames_read() - n + (bad - x)) + "); nothing was written");
+  }
+}
+
 // The file's first two channels at the model's rate, read forward.
 class MixAtModelRate {
  public:
@@ -61,6 +73,7 @@ class MixAtModelRate {
         const std::int64_t want = std::min(count - done, kBlock);
         const std::int64_t n = reader_.read(b.data(), want, want);
         if (n <= 0) fail(reader_.path(), "ended before the " + std::to_string(frames_) + " frames it held when counted");
+        check_finite(reader_, b.data(), n, want);
         for (int c = 0; c < C; ++c)
           std::copy_n(b.data() + static_cast<std::size_t>(c) * want, n,
                       planar + static_cast<std::size_t>(c) * static_cast<std::size_t>(count) + done);
@@ -71,6 +84,7 @@ class MixAtModelRate {
     while (down_->available() < count) {
       const std::int64_t n = ended_ ? 0 : reader_.read(block_.data(), kBlock, kBlock);
       if (n > 0) {
+        check_finite(reader_, block_.data(), n, kBlock);
         down_->push(block_.data(), n, kBlock);
       } else {
         ended_ = true;
@@ -203,6 +217,7 @@ class SourceOut {
   std::vector<float> tmp_;
 };
 
+
 }  // namespace
 
 FileResult separate_file(Separator& separator, const fs::path& input, const OutputOptions& options,
@@ -211,8 +226,11 @@ FileResult separate_file(Separator& separator, const fs::path& input, const Outp
   // The length first (a decoding pass for MP3 and Ogg, whose headers only estimate it), then the file
   // is read forward once for the separation (and once more for the backing track).
   const std::int64_t frames = count_frames(input, options.start_seconds, options.duration_seconds);
-  MixAtModelRate mix(input, options, frames, separator.sample_rate());
   const int rate = AudioReader(input).sample_rate();
+  if (const double ratio = static_cast<double>(separator.sample_rate()) / rate; ratio < 1.0 / 256 || ratio > 256)
+    fail(input, "its rate of " + std::to_string(rate) + " Hz cannot be converted to the model's " +
+                    std::to_string(separator.sample_rate()) + " Hz (libsamplerate's ratio range is 1/256 to 256)");
+  MixAtModelRate mix(input, options, frames, separator.sample_rate());
   const int channels = mix.channels();
   FileResult result;
   result.seconds = static_cast<double>(frames) / rate;
@@ -223,6 +241,7 @@ FileResult separate_file(Separator& separator, const fs::path& input, const Outp
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail(dir, "cannot create the output folder: " + ec.message());
+  remove_stale_temp_files(dir);  // of a run killed while it wrote here
   WriteOptions write;
   write.format = options.format;
   write.quality = options.quality;
@@ -260,7 +279,10 @@ FileResult separate_file(Separator& separator, const fs::path& input, const Outp
     fail(input, what);
   }
   for (std::size_t j = 0; j < sources.size(); ++j) sources[j].finish(also_for(static_cast<int>(j)));
-  // Every file is complete before any is renamed into place.
+  // Every file is complete and on disk before any is renamed into place: a full disk fails here and
+  // leaves the song's previous outputs as they were.
+  for (auto& s : sources) s.writer().close();
+  if (backing) backing->writer().close();
   for (auto& s : sources) s.writer().commit();
   if (backing) {
     backing->writer().commit();

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "unmix/error.h"
+#include "unmix/limits.h"
 #include "unmix/synth/metadata.h"
 #include "unmix/synth/mixdown.h"
 #include "unmix/synth/render.h"
@@ -52,7 +53,11 @@ void check_options(const CorpusOptions& o) {
   if (o.first_song < 0) fail("corpus options", "first song index must not be negative");
   if (!(o.seconds >= 1.0 && o.seconds <= 3600.0)) fail("corpus options", "song length must be between 1 and 3600 seconds");
   if (o.sample_rate < 8000 || o.sample_rate > 192000) fail("corpus options", "sample rate must be between 8000 and 192000");
-  if (o.jobs < 0) fail("corpus options", "number of jobs must not be negative");
+  check_threads("--jobs", o.jobs);
+  // Song indices name the folders and seed the songs; they must not overflow.
+  constexpr int kMaxSongIndex = 99'999'999;
+  check_range("--songs", std::int64_t{o.songs}, 0, kMaxSongIndex);
+  check_range("--first-song", std::int64_t{o.first_song}, 0, kMaxSongIndex - std::int64_t{o.songs});
 }
 
 }  // namespace

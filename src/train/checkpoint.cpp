@@ -1,11 +1,14 @@
 // Training checkpoints: tensors and the JSON run state in one safetensors file (layout in checkpoint.h).
 #include "unmix/train/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "unmix/error.h"
+#include "unmix/limits.h"
 #include "unmix/safetensors.h"
 
 namespace unmix::train {
@@ -57,6 +60,39 @@ const st::Tensor& require(const st::File& f, const std::filesystem::path& file, 
   return *t;
 }
 
+// A checkpoint that parses can still hold values no run produces (a flipped bit, a hand edit); resuming
+// from them would train on nonsense, so they are refused by name.
+void check_resumed_state(const std::filesystem::path& file, const TrainState& s) {
+  auto require = [&](bool ok, const std::string& what) {
+    if (!ok) fail(file, "damaged training state: " + what);
+  };
+  require(std::isfinite(s.lr) && s.lr > 0, "learning rate " + std::to_string(s.lr) + " is not positive");
+  require(s.scheduler.factor > 0 && s.scheduler.factor < 1, "plateau factor is not in (0, 1)");
+  require(s.scheduler.patience >= 0 && s.scheduler.cooldown >= 0 && s.scheduler.num_bad_epochs >= 0 &&
+              s.scheduler.cooldown_counter >= 0 && s.stopping.patience >= 0 && s.stopping.num_bad_epochs >= 0,
+          "a patience, cooldown or counter is negative");
+  require(std::isfinite(s.scheduler.threshold) && s.scheduler.threshold >= 0 && std::isfinite(s.scheduler.eps) &&
+              s.scheduler.eps >= 0 && std::isfinite(s.stopping.min_delta),
+          "plateau threshold, eps or early-stopping delta is not a finite number >= 0");
+  require(!std::isnan(s.scheduler.best) && (!s.stopping.has_best || std::isfinite(s.stopping.best)),
+          "a best loss is not a number");
+  require(s.best_epoch >= 0 && s.best_epoch <= s.epoch, "best epoch " + std::to_string(s.best_epoch) +
+                                                            " is not within the " + std::to_string(s.epoch) +
+                                                            " epochs done");
+  require(s.steps >= s.batches_done, "fewer steps (" + std::to_string(s.steps) + ") than batches done in the epoch (" +
+                                         std::to_string(s.batches_done) + ")");
+  require(std::isfinite(s.partial_loss_sum) && s.partial_loss_sum >= 0 && std::isfinite(s.partial_train_seconds) &&
+              std::isfinite(s.partial_wait_seconds),
+          "the partial epoch's loss or times are not finite");
+}
+
+void require_finite(const std::filesystem::path& file, const std::string& name, std::span<const float> values) {
+  const auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+  if (bad != values.end())
+    fail(file, "damaged checkpoint: tensor '" + name + "' holds a non-finite value (NaN or infinity) at index " +
+                   std::to_string(bad - values.begin()));
+}
+
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& file, const TrainState& s, const UmxWeights& weights,
@@ -104,7 +140,8 @@ void save_checkpoint(const std::filesystem::path& file, const TrainState& s, con
         {"num_bad_epochs", s.stopping.num_bad_epochs}}},
       {"dropout", {{"kind", s.dropout.kind}, {"state", s.dropout.state}}},
       {"history", history}};
-  st::write(file, tensors, {{kStateKey, state.dump()}});
+  const std::string state_text = state.dump();
+  st::write(file, tensors, {{kStateKey, state_text}, {std::string(st::kChecksumKey), st::checksum(tensors, state_text)}});
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& file) {
@@ -164,10 +201,16 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
   } catch (const Error& e) {
     fail(file, std::string("bad model settings: ") + e.what());
   }
+  // The model loader's bounds, before the tables are built.
+  if (model.nfft > kMaxFftSize || model.hidden_size > kMaxHiddenSize || model.nb_layers > 64)
+    fail(file, "bad model settings: " + model.describe() + " is beyond the supported sizes");
+  check_resumed_state(file, s);
 
+  st::verify_checksum(f, file.string(), meta->second);
   Checkpoint c{std::move(s), UmxWeights(model), {}};
   for (const auto& e : c.weights.table.entries()) {
     const auto values = st::as_f32(require(f, file, "model." + e.name, st::DType::F32, e.shape));
+    require_finite(file, "model." + e.name, values);
     std::copy(values.begin(), values.end(), c.weights.values.begin() + static_cast<std::ptrdiff_t>(e.offset));
   }
   for (int i = 0; i < 3; ++i)
@@ -176,6 +219,11 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
   c.adam.exp_avg = st::as_f32(require(f, file, "adam.exp_avg", st::DType::F32, {trainable}));
   c.adam.exp_avg_sq = st::as_f32(require(f, file, "adam.exp_avg_sq", st::DType::F32, {trainable}));
   c.adam.step = st::as_i64(require(f, file, "adam.step", st::DType::I64, {})).front();
+  require_finite(file, "adam.exp_avg", c.adam.exp_avg);
+  require_finite(file, "adam.exp_avg_sq", c.adam.exp_avg_sq);
+  if (c.adam.step < 0 || c.adam.step > c.state.steps)
+    fail(file, "damaged training state: Adam's step " + std::to_string(c.adam.step) + " is not within the run's " +
+                   std::to_string(c.state.steps) + " steps");
   return c;
 }
 

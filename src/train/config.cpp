@@ -9,6 +9,7 @@
 
 #include "unmix/data/augment.h"
 #include "unmix/error.h"
+#include "unmix/limits.h"
 
 namespace unmix::train {
 
@@ -96,7 +97,10 @@ std::vector<std::string> merge_config_json(TrainConfig& config, const std::strin
   }
   if (!j.is_object()) fail(source, "a training config must be a JSON object");
   std::vector<std::string> keys;
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Not a structured binding: the lambda below captures them, which Clang < 16 cannot (the fuzz build).
+    const std::string& key = item.key();
+    const json& value = item.value();
     const ConfigField* field = find_field(key);
     if (!field) fail(source, "unknown field '" + key + "'");
     keys.push_back(key);
@@ -164,11 +168,14 @@ void validate(const TrainConfig& c) {
   require(!c.output.empty(), "--output", "must not be empty");
   require(c.target.find('/') == std::string::npos && c.target != "." && c.target != "..", "--target",
           "must be a plain name, not '" + c.target + "'");
-  require(c.sample_rate > 0, "--sample-rate", "must be positive");
+  check_range("--sample-rate", std::int64_t{c.sample_rate}, kMinSampleRate, kMaxSampleRate);
   require(c.epochs >= 1, "--epochs", "must be at least 1");
-  require(c.batch_size >= 1, "--batch-size", "must be at least 1");
+  // Upper bounds keep every product of sizes (batch x excerpt x channels, excerpts per epoch) far from
+  // overflowing and an allocation from asking for more than any machine has.
+  check_range("--batch-size", std::int64_t{c.batch_size}, 1, 1 << 16);
   require(c.seq_dur > 0, "--seq-dur", "must be positive");
-  require(c.samples_per_track >= 1, "--samples-per-track", "must be at least 1");
+  check_range("--seq-dur", c.seq_dur, 1e-3, 3600.0);
+  check_range("--samples-per-track", std::int64_t{c.samples_per_track}, 1, 1 << 20);
   const auto probability = [&](double p, const char* flag) { require(p >= 0 && p <= 1, flag, "must be in [0, 1]"); };
   probability(c.mono_probability, "--mono-probability");
   probability(c.tilt_probability, "--tilt-probability");
@@ -190,14 +197,18 @@ void validate(const TrainConfig& c) {
   require(c.lr_decay_cooldown >= 0, "--lr-decay-cooldown", "must not be negative");
   require(c.patience >= 0, "--patience", "must not be negative");
   require(c.hidden_size >= 2 && c.hidden_size % 2 == 0, "--hidden-size", "must be an even number >= 2");
+  check_range("--hidden-size", std::int64_t{c.hidden_size}, 2, kMaxHiddenSize);
   require(c.nb_channels == 1 || c.nb_channels == 2, "--nb-channels", "must be 1 or 2");
   require(c.bandwidth > 0, "--bandwidth", "must be positive");
   require(c.nfft >= 16 && c.nhop >= 1 && c.nhop <= c.nfft, "--nfft", "needs nfft >= 16 and 1 <= nhop <= nfft");
+  check_range("--nfft", std::int64_t{c.nfft}, 16, kMaxFftSize);
   require(c.device == "auto" || c.device == "cpu" || c.device == "cuda", "--device",
           "must be auto, cpu or cuda, not '" + c.device + "'");
-  require(c.nb_workers >= 1, "--workers", "must be at least 1");
+  check_threads("--workers", c.nb_workers, false);
   require(c.valid_chunk_dur >= 0, "--valid-chunk-dur", "must not be negative");
+  check_range("--valid-chunk-dur", c.valid_chunk_dur, 0.0, 24 * 3600.0);
   require(c.progress_seconds > 0, "--progress-seconds", "must be positive");
+  check_range("--bandwidth", c.bandwidth, 1e-3, 1e7);
 }
 
 }  // namespace unmix::train

@@ -2,6 +2,7 @@
 // stopping, best-model export, checkpoints, history and curves.
 #include "unmix/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -98,12 +99,52 @@ std::string cache_manifest_name(const fs::path& cache_dir) {
   return {};
 }
 
+// Completing an existing cache with other settings would rebuild its tracks one by one over the old ones:
+// it keeps its own sample rate (as --sample-rate's help says), and other channels or STFT sizes are refused.
+void adopt_existing_cache(const TrainConfig& config, data::PreprocessOptions& options, const Log& log) {
+  const fs::path index_file = fs::path(config.cache) / "index.json";
+  std::error_code ec;
+  if (!fs::exists(index_file, ec)) return;
+  std::ifstream in(index_file, std::ios::binary);
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    fail(index_file, std::string("existing cache index is not valid JSON (remove the cache to rebuild it): ") + e.what());
+  }
+  const auto number = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_number_integer()) fail(index_file, std::string("existing cache index has no '") + key + "'");
+    return j[key].get<std::int64_t>();
+  };
+  const std::int64_t rate = number("sample_rate"), channels = number("channels");
+  const std::string mismatch = " (give the cache's settings, another --cache, or remove it to rebuild)";
+  if (channels != options.read.channels)
+    fail(config.cache, "the existing cache has " + std::to_string(channels) + " channel(s), this run asks for " +
+                           std::to_string(options.read.channels) + " (--nb-channels)" + mismatch);
+  if (rate != options.read.sample_rate) {
+    log("note: the existing cache " + config.cache + " keeps its sample rate " + std::to_string(rate) + " Hz (not " +
+        std::to_string(options.read.sample_rate) + ")");
+    options.read.sample_rate = static_cast<int>(rate);
+  }
+  if (j.contains("statistics") && j["statistics"].is_string()) {
+    const fs::path stats_file = fs::path(config.cache) / j["statistics"].get<std::string>();
+    if (fs::exists(stats_file, ec)) {
+      const data::CacheStatistics stats = data::read_cache_statistics(stats_file);
+      if (stats.n_fft != options.n_fft || stats.n_hop != options.n_hop)
+        fail(config.cache, "the existing cache's statistics use nfft " + std::to_string(stats.n_fft) + " / nhop " +
+                               std::to_string(stats.n_hop) + ", this run asks for " + std::to_string(options.n_fft) +
+                               " / " + std::to_string(options.n_hop) + " (--nfft/--nhop)" + mismatch);
+    }
+  }
+}
+
 void build_cache(const TrainConfig& config, const Log& log, const std::atomic<bool>* stop) {
   data::PreprocessOptions options;
   options.read.sample_rate = config.sample_rate;
   options.read.channels = config.nb_channels;
   options.n_fft = config.nfft;
   options.n_hop = config.nhop;
+  adopt_existing_cache(config, options, log);
   auto last = Clock::now() - std::chrono::hours(1);
   const data::Manifest manifest = data::load_manifest(config.manifest);
   log("preparing the cache " + config.cache + " from " + config.root + " (" + std::to_string(manifest.tracks.size()) +
@@ -192,7 +233,9 @@ class Trainer {
  private:
   void setup(const RunRequest& request);
   std::unique_ptr<data::Loader> train_loader(std::int64_t epoch) const;
-  void save_state();                                  // engine -> checkpoint (rank 0)
+  // The engine's weights and Adam moments into weights_ / adam_; names what is not finite (empty: all are).
+  std::string read_checked_state();
+  std::string save_state();                           // engine -> checkpoint, unless read_checked_state objects
   bool stop_everywhere(const char* where);             // the stop flag of any rank
   void average_running_statistics();                   // GPU ranks
   TrainResult finish(Outcome outcome, std::string message);
@@ -224,7 +267,12 @@ void Trainer::setup(const RunRequest& request) {
   if (!request.resume.empty()) {
     const fs::path file = fs::is_directory(request.resume) ? checkpoint_path(request.resume) : request.resume;
     if (!fs::exists(file)) fail(file, "no checkpoint to resume from");
-    resumed.emplace(load_checkpoint(file));
+    try {
+      resumed.emplace(load_checkpoint(file));
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + "; --resume cannot continue from it: restore a backup copy of the " +
+                  "checkpoint, or start a new run in another --output (the best model saved here stays usable)");
+    }
     config_ = merge_for_resume(resumed->state.config, request.config, request.given);
     const fs::path run_dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
     if (std::find(request.given.begin(), request.given.end(), "output") != request.given.end() &&
@@ -237,6 +285,7 @@ void Trainer::setup(const RunRequest& request) {
   validate(config_);
   const fs::path output = config_.output;
   fs::create_directories(output);
+  remove_stale_temp_files(output);  // of a run killed while it wrote
   log_.emplace(hooks_.log, output / "train.log", comm_->is_root());
   if (config_.batch_size < comm_->size())
     fail("--batch-size", "the global batch of " + std::to_string(config_.batch_size) + " cannot be shared by " +
@@ -331,12 +380,26 @@ std::unique_ptr<data::Loader> Trainer::train_loader(std::int64_t epoch) const {
   return std::make_unique<data::Loader>(*cache_, o, engine_->host_allocator());
 }
 
-void Trainer::save_state() {
-  has_checkpoint_ = true;
-  if (!comm_->is_root()) return;  // every rank holds the same state; one writes it
+std::string Trainer::read_checked_state() {
   engine_->read_state(*weights_, adam_);
+  const auto finite = [](float v) { return std::isfinite(v); };
+  for (const auto& e : weights_->table.entries()) {
+    const float* v = weights_->values.data() + e.offset;
+    if (!std::all_of(v, v + e.numel(), finite)) return "parameter '" + e.name + "'";
+  }
+  if (!std::all_of(adam_.exp_avg.begin(), adam_.exp_avg.end(), finite)) return "Adam's first moment (of the gradients)";
+  if (!std::all_of(adam_.exp_avg_sq.begin(), adam_.exp_avg_sq.end(), finite))
+    return "Adam's second moment (of the gradients)";
+  return {};
+}
+
+std::string Trainer::save_state() {
+  if (std::string bad = read_checked_state(); !bad.empty()) return bad;  // never checkpoint a NaN
+  has_checkpoint_ = true;
+  if (!comm_->is_root()) return {};  // every rank holds the same state; one writes it
   state_.dropout = engine_->dropout_state();
   save_checkpoint(checkpoint_path(config_.output), state_, *weights_, adam_);
+  return {};
 }
 
 // GPU ranks normalize with their own shard's BatchNorm statistics, so their running statistics drift apart;
@@ -457,7 +520,7 @@ TrainResult Trainer::run() {
         }
         if (stop_everywhere("stop flag")) {
           loader.reset();
-          save_state();
+          if (std::string bad = save_state(); !bad.empty()) return diverged(bad, epoch, state_.batches_done);
           return finish(Outcome::Interrupted, "interrupted at epoch " + std::to_string(epoch) + ", step " +
                                                   std::to_string(state_.batches_done) + "/" +
                                                   std::to_string(batches_per_epoch_) + "; checkpoint written");
@@ -465,6 +528,9 @@ TrainResult Trainer::run() {
       }
     }
     if (comm_->size() > 1 && engine_->is_gpu()) average_running_statistics();
+    // A huge step can make weights non-finite while the loss still looks finite (saturated masks): the
+    // weights themselves are checked before anything is validated or saved.
+    if (std::string bad = read_checked_state(); !bad.empty()) return diverged(bad, epoch, state_.batches_done);
     const double train_seconds = state_.partial_train_seconds, wait_seconds = state_.partial_wait_seconds;
     const double train_loss = state_.partial_loss_sum / static_cast<double>(batches_per_epoch_);
 
@@ -486,7 +552,7 @@ TrainResult Trainer::run() {
       while (auto track = valid.next()) {
         if (comm_->size() == 1 && stop_requested(hooks_)) {  // with ranks: at the end of the epoch, all together
           prefetched.reset();
-          save_state();
+          if (std::string bad = save_state(); !bad.empty()) return diverged(bad, epoch, 0);
           return finish(Outcome::Interrupted, "interrupted during the validation of epoch " + std::to_string(epoch) +
                                                   "; checkpoint written (resuming validates again)");
         }
@@ -536,12 +602,11 @@ TrainResult Trainer::run() {
     state_.partial_loss_sum = state_.partial_train_seconds = state_.partial_wait_seconds = 0;
 
     // ---- outputs: best model, checkpoint, history, curves ----
-    // (rank 0 only: every rank holds the same weights, moments and history)
-    if (comm_->is_root()) {
-      engine_->read_state(*weights_, adam_);
-      if (is_best) save_model(config_.output, state_.target, *weights_, summary_json(state_, description()));
-    }
-    save_state();
+    // (rank 0 only writes: every rank holds the same weights, moments and history)
+    if (std::string bad = read_checked_state(); !bad.empty()) return diverged(bad, epoch, 0);
+    if (is_best && comm_->is_root())
+      save_model(config_.output, state_.target, *weights_, summary_json(state_, description()));
+    if (std::string bad = save_state(); !bad.empty()) return diverged(bad, epoch, 0);
     if (comm_->is_root()) {
       write_history(fs::path(config_.output) / "history.jsonl", state_.history);
       write_loss_curves(fs::path(config_.output) / "loss.svg", state_.history,

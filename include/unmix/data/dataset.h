@@ -24,6 +24,7 @@ enum class IssueKind {
   Length,      // its length differs from the mix (padded or trimmed)
   SampleRate,  // its rate differs from the requested one (resampled)
   Channels,    // its channel count differs (mono duplicated, extra channels dropped)
+  NonFinite,   // it decodes to NaN or infinite samples             (the track is unusable)
 };
 std::string_view issue_kind_name(IssueKind kind);  // "missing", "unreadable", ...
 
@@ -31,7 +32,10 @@ struct FileIssue {
   IssueKind kind = IssueKind::Missing;
   std::filesystem::path file;
   std::string detail;
-  bool fatal() const { return kind == IssueKind::Missing || kind == IssueKind::Unreadable || kind == IssueKind::NoTargets; }
+  bool fatal() const {
+    return kind == IssueKind::Missing || kind == IssueKind::Unreadable || kind == IssueKind::NoTargets ||
+           kind == IssueKind::NonFinite;
+  }
   std::string to_string() const;  // "<file>: <kind>: <detail>"
 };
 
@@ -49,7 +53,7 @@ struct TrackAudio {
   Audio mix;                  // the mix file, aligned the same way (empty unless read_mix)
   bool mix_from_file = false; // false: the mix file was missing or unreadable and `mix` is target + interferers
   std::vector<FileIssue> issues;
-  bool usable() const;        // false when a NoTargets issue was raised
+  bool usable() const;        // false when a NoTargets or NonFinite issue was raised
 };
 
 class TrackReader {

@@ -1,0 +1,55 @@
+// load_checkpoint with any training state (the JSON in __metadata__) beside valid tensors, the checksum
+// made to match so the state itself is what is tested: every field is range-checked or refused.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "fuzz_common.h"
+#include "unmix/error.h"
+#include "unmix/safetensors.h"
+#include "unmix/train/checkpoint.h"
+
+namespace {
+
+namespace st = unmix::safetensors;
+
+const st::File& valid_checkpoint() {
+  static const st::File file = [] {
+    unmix::ModelConfig c;
+    c.nfft = 64;
+    c.nhop = 16;
+    c.nb_bins = c.nfft / 2 + 1;
+    c.max_bin = c.nb_bins;
+    c.nb_channels = 1;
+    c.hidden_size = 4;
+    c.sample_rate = 8000;
+    c.bandwidth = 4000;
+    unmix::UmxWeights w(c);
+    w.init_synthetic(1);
+    unmix::cpu::AdamState adam;
+    adam.reset(w.table.trainable_size());
+    unmix::train::TrainState s;
+    s.target = "vocals";
+    s.lr = 1e-3;
+    const auto path = unmix::fuzz::work_dir() / "seed.safetensors";
+    unmix::train::save_checkpoint(path, s, w, adam);
+    return st::read(path);
+  }();
+  return file;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  st::File f = valid_checkpoint();
+  const std::string state(reinterpret_cast<const char*>(data), size);
+  f.metadata["unmix.train_state"] = state;
+  f.metadata[std::string(st::kChecksumKey)] = st::checksum(f.tensors, state);
+  const auto path = unmix::fuzz::work_dir() / "checkpoint.safetensors";
+  try {
+    st::write(path, f.tensors, f.metadata);  // refuses a state that is not UTF-8
+    (void)unmix::train::load_checkpoint(path);
+  } catch (const unmix::Error&) {
+  }
+  return 0;
+}
