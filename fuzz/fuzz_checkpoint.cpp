@@ -5,6 +5,7 @@
 #include <string>
 
 #include "fuzz_common.h"
+#include "fuzz_model.h"
 #include "unmix/error.h"
 #include "unmix/safetensors.h"
 #include "unmix/train/checkpoint.h"
@@ -15,17 +16,7 @@ namespace st = unmix::safetensors;
 
 const st::File& valid_checkpoint() {
   static const st::File file = [] {
-    unmix::ModelConfig c;
-    c.nfft = 64;
-    c.nhop = 16;
-    c.nb_bins = c.nfft / 2 + 1;
-    c.max_bin = c.nb_bins;
-    c.nb_channels = 1;
-    c.hidden_size = 4;
-    c.sample_rate = 8000;
-    c.bandwidth = 4000;
-    unmix::UmxWeights w(c);
-    w.init_synthetic(1);
+    unmix::UmxWeights w = unmix::fuzz::harness_model();
     unmix::cpu::AdamState adam;
     adam.reset(w.table.trainable_size());
     unmix::train::TrainState s;

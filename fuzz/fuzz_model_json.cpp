@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "fuzz_common.h"
+#include "fuzz_model.h"
 #include "unmix/error.h"
 #include "unmix/model_dir.h"
 
@@ -12,17 +13,7 @@ namespace {
 const std::filesystem::path& model_dir() {
   static const std::filesystem::path dir = [] {
     const auto d = unmix::fuzz::work_dir() / "model";
-    unmix::ModelConfig c;
-    c.nfft = 64;
-    c.nhop = 16;
-    c.nb_bins = c.nfft / 2 + 1;
-    c.max_bin = c.nb_bins;
-    c.nb_channels = 1;
-    c.hidden_size = 4;
-    c.sample_rate = 8000;
-    c.bandwidth = 4000;
-    unmix::UmxWeights w(c);
-    w.init_synthetic(1);
+    unmix::UmxWeights w = unmix::fuzz::harness_model();
     unmix::save_model(d, "vocals", w);
     return d;
   }();

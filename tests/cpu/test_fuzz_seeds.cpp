@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "../../fuzz/fuzz_model.h"
 #include "test_support.h"
 #include "unmix/audio.h"
 #include "unmix/data/manifest.h"
@@ -32,21 +33,7 @@ std::string read_text(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// The small model the model_json and checkpoint harnesses put their input beside (fuzz/fuzz_*.cpp).
-UmxWeights harness_model() {
-  ModelConfig c;
-  c.nfft = 64;
-  c.nhop = 16;
-  c.nb_bins = c.nfft / 2 + 1;
-  c.max_bin = c.nb_bins;
-  c.nb_channels = 1;
-  c.hidden_size = 4;
-  c.sample_rate = 8000;
-  c.bandwidth = 4000;
-  UmxWeights w(c);
-  w.init_synthetic(1);
-  return w;
-}
+using fuzz::harness_model;  // the model the model_json and checkpoint harnesses use
 
 TEST(FuzzSeeds, ModelFilesAndCheckpoints) {
   const fs::path dir = test::temp_dir("fuzz-seeds");
