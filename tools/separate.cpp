@@ -204,11 +204,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"wav", "flac", "mp3", "opus", "ogg"}))
       ->capture_default_str();
   double quality = -1;
+  int kbps = 0;
   bool cbr = false, backing = false, skip_existing = false;
   app.add_option("--quality", quality,
                  "mp3 / opus / ogg: encoder quality from 0 (best, largest) to 1 (smallest); with --cbr it sets mp3's "
-                 "bitrate (0.1: 320 kbit/s, 0.9: 56 kbit/s); flac: compression effort (default: the encoder's)")
+                 "bitrate (0.1: 320 kbit/s, 0.9: 56 kbit/s); flac: compression effort (default: the encoder's). "
+                 "For a bitrate in kbit/s see --bitrate")
       ->check(CLI::Range(0.0, 1.0));
+  // Checked with the other output options below, so a bad combination is a one-line error (exit 1).
+  auto* bitrate_option = app.add_option("--bitrate", kbps,
+                 "mp3 / opus: bitrate of the whole stream in kbit/s, instead of --quality. mp3: average bitrate "
+                 "(LAME's ABR, 32-320 at 32-48 kHz), or with --cbr constant: 32 40 48 56 64 80 96 112 128 160 192 "
+                 "224 256 320 at 32-48 kHz (8-160 at 16-24 kHz, 8-64 below), others go to the nearest with a note; "
+                 "opus: 6-256 per channel (12-512 stereo). Not for ogg (Vorbis takes --quality only)");
   app.add_flag("--cbr", cbr, "mp3: constant bitrate instead of variable");
   app.add_flag("--backing", backing,
                "also write backing.<ext>: the mixture minus the separated targets, exactly (targets + backing give the "
@@ -246,6 +254,7 @@ int main(int argc, char** argv) {
   out.duration_seconds = duration;
   out.quality = quality;
   out.variable_bitrate = !cbr;
+  out.kbps = kbps;
   out.backing = backing;
   if (with_residual || without_residual) sep.residual = with_residual;
 
@@ -254,8 +263,10 @@ int main(int argc, char** argv) {
     check_threads("--threads", threads);
     if (threads > 0) omp_set_num_threads(threads);
     sep.device = parse_device(device);
-    if (bits != 0 && lossy_extension(ext)) fail("--bits", "applies to wav and flac; set lossy formats with --quality");
+    if (bits != 0 && lossy_extension(ext))
+      fail("--bits", "applies to wav and flac; set lossy formats with --quality or --bitrate");
     if (cbr && ext != "mp3") fail("--cbr", "applies to mp3 only (libsndfile's Opus encoder has no bitrate mode)");
+    if (bitrate_option->count() > 0 && kbps <= 0) fail("--bitrate", "must be a positive number of kbit/s");
     validate(out);
     std::filesystem::path dir = model_dir;
     if (dir.empty()) {
@@ -345,6 +356,7 @@ int main(int argc, char** argv) {
       if (r.backing_clipped > 0)
         say(stderr, "separate: %s: note: %lld backing samples went past full scale and were clipped; use --bits 32 "
                     "for an exact backing track\n", input.c_str(), static_cast<long long>(r.backing_clipped));
+      if (!r.bitrate_note.empty()) say(stderr, "separate: %s: note: %s\n", input.c_str(), r.bitrate_note.c_str());
       ++separated;
     } catch (const Cancelled&) {
       break;

@@ -85,13 +85,32 @@ enum class SampleFormat { Pcm16, Pcm24, Float32 };
 // Output container and encoding. wav: Pcm16/Pcm24/Float32; flac: Pcm16/Pcm24; mp3 (MPEG layer III),
 // opus and ogg (Vorbis) are lossy: `format` is ignored, `quality` in [0, 1] (libsndfile's
 // SFC_SET_COMPRESSION_LEVEL: 0 = best quality / highest bitrate) sets the encoder, `variable` chooses VBR
-// or CBR for mp3 (libsndfile's Opus encoder has no mode).
+// or CBR for mp3 (libsndfile's Opus encoder has no mode). `kbps` instead of `quality` asks mp3 and opus for a
+// bitrate: see encoder_bitrate.
 struct WriteOptions {
   SampleFormat format = SampleFormat::Pcm16;
   double quality = -1;      // < 0: the encoder's default; flac: compression effort
   bool variable = true;     // mp3: VBR (SF_BITRATE_MODE_VARIABLE) or CBR (SF_BITRATE_MODE_CONSTANT)
+  int kbps = 0;             // mp3 / opus: bitrate of the whole stream in kbit/s (> 0 with quality < 0); 0: none
   AudioTags tags;           // written where the container has the fields
 };
+
+// The bitrates (kbit/s) an MP3 frame can have at this sample rate, as LAME writes them in CBR: MPEG-1
+// (32, 44.1, 48 kHz) 32 ... 320, MPEG-2 (16, 22.05, 24 kHz) 8 ... 160, MPEG-2.5 (8, 11.025, 12 kHz) 8 ... 64.
+std::vector<int> mp3_bitrates(int sample_rate);
+
+// What AudioWriter asks the encoder for when WriteOptions::kbps is `kbps`. libsndfile 1.2 takes one knob,
+// SFC_SET_COMPRESSION_LEVEL, and maps it onto a bitrate (mpeg_l3_encode.c, ogg_opus.c); the level chosen is
+// the exact inverse of that map. mp3 CBR: the nearest of mp3_bitrates (a tie goes to the lower, as in LAME);
+// mp3 average bitrate (`variable`): any whole kbit/s in the MPEG version's range; opus (its own VBR, no mode):
+// whole bit/s per channel from 6 to 256 kbit/s per channel. Outside those, the nearest end. `note` says what
+// changed ("" when the encoder gets `kbps`); ogg (Vorbis), wav and flac have no bitrate: an error.
+struct EncoderBitrate {
+  int kbps = 0;          // whole stream
+  double level = 0;      // SFC_SET_COMPRESSION_LEVEL
+  std::string note;
+};
+EncoderBitrate encoder_bitrate(const std::string& ext, int kbps, bool variable, int sample_rate, int channels);
 
 // Container from the extension (case-insensitive): .wav, .flac, .mp3, .opus, .ogg. Written through a
 // temporary file in the target's folder that commit() renames into place; destroyed without commit(),

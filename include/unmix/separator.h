@@ -148,7 +148,8 @@ struct OutputOptions {
   std::string ext = "wav";                  // wav, flac, mp3, opus or ogg (Vorbis)
   SampleFormat format = SampleFormat::Float32;
   double quality = -1;                      // lossy formats (and FLAC's effort): [0, 1], 0 = best; < 0 default
-  bool variable_bitrate = true;             // mp3: VBR, else CBR
+  bool variable_bitrate = true;             // mp3: VBR (average bitrate with kbps), else CBR
+  int kbps = 0;                             // mp3 / opus: bitrate instead of quality (WriteOptions::kbps)
   bool copy_tags = true;                    // title, artist, ... of the input onto every output
   // backing.<ext>: the mixture minus the separated targets, computed on the written values, so the
   // targets plus the backing give the mixture back exactly in integer formats (and within float
@@ -171,6 +172,7 @@ struct FileResult {
   std::vector<std::filesystem::path> written;
   double seconds = 0.0;            // audio length processed
   std::int64_t backing_clipped = 0;  // backing samples the integer format had to clip (then inexact)
+  std::string bitrate_note;          // how the bitrate written differs from the one asked (encoder_bitrate)
 };
 // `folder` empty: output_folder(options, input).
 FileResult separate_file(Separator& separator, const std::filesystem::path& input, const OutputOptions& options,

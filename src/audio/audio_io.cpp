@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -377,11 +378,76 @@ AudioTags read_tags(const fs::path& path) {
   return tags;
 }
 
-bool lossy_extension(const std::string& ext) {
+namespace {
+
+std::string bare_extension(const std::string& ext) {
   std::string e = ext;
   if (!e.empty() && e[0] == '.') e.erase(0, 1);
   std::transform(e.begin(), e.end(), e.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return e;
+}
+
+std::string kbit(int kbps) { return std::to_string(kbps) + " kbit/s"; }
+
+}  // namespace
+
+bool lossy_extension(const std::string& ext) {
+  const std::string e = bare_extension(ext);
   return e == "mp3" || e == "opus" || e == "ogg";
+}
+
+std::vector<int> mp3_bitrates(int sample_rate) {
+  // LAME's bitrate_table (libmp3lame/tables.c); the version split is libsndfile's (mpeg_l3_encode.c).
+  if (sample_rate >= 32000) return {32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
+  if (sample_rate >= 16000) return {8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160};
+  return {8, 16, 24, 32, 40, 48, 56, 64};
+}
+
+EncoderBitrate encoder_bitrate(const std::string& ext, int kbps, bool variable, int sample_rate, int channels) {
+  const std::string e = bare_extension(ext);
+  if (kbps <= 0) fail("bitrate", "must be a positive number of kbit/s, not " + std::to_string(kbps));
+  if (channels < 1) fail("bitrate", "audio has no channels");
+  EncoderBitrate b;
+  b.kbps = kbps;
+  if (e == "mp3") {
+    const std::vector<int> table = mp3_bitrates(sample_rate);
+    const std::string where = "mp3 at " + std::to_string(sample_rate) + " Hz";
+    if (variable) {
+      if (kbps < table.front() || kbps > table.back()) {
+        b.kbps = std::clamp(kbps, table.front(), table.back());
+        b.note = where + " averages " + kbit(table.front()) + " to " + kbit(table.back()) + "; writing " + kbit(b.kbps);
+      }
+    } else {
+      b.kbps = table.front();
+      for (int r : table)
+        if (std::abs(r - kbps) < std::abs(b.kbps - kbps)) b.kbps = r;
+      if (b.kbps != kbps) {
+        std::string rates;
+        for (int r : table) rates += (rates.empty() ? "" : ", ") + std::to_string(r);
+        b.note = where + " has no constant " + kbit(kbps) + " (only " + rates + "); writing " + kbit(b.kbps);
+      }
+    }
+    // libsndfile: bitrate = (int) (max - level * (max - min)) on [min, max] = the table's ends. Half a kbit/s
+    // less than kbps as the target keeps the truncation from landing one below it in floating point.
+    const double top = table.back(), span = table.back() - table.front();
+    b.level = std::clamp((top - b.kbps - 0.5) / span, 0.0, 1.0);
+  } else if (e == "opus") {
+    constexpr int kMinPerChannel = 6000, kMaxPerChannel = 256000;  // bit/s, libsndfile's range
+    const long per_channel = std::lround(1000.0 * kbps / channels);
+    const long clamped = std::clamp<long>(per_channel, kMinPerChannel, kMaxPerChannel);
+    b.kbps = static_cast<int>(std::lround(static_cast<double>(clamped) * channels / 1000.0));
+    if (clamped != per_channel)
+      b.note = "opus takes 6 to 256 kbit/s per channel (" + kbit(6 * channels) + " to " + kbit(256 * channels) +
+               " for " + std::to_string(channels) + " channel" + (channels == 1 ? "" : "s") + "); writing " +
+               kbit(b.kbps);
+    // libsndfile: bit/s = (int) ((1 - level) * 250000 + 6000) * channels, truncated as above.
+    b.level = std::clamp(1.0 - (static_cast<double>(clamped) - kMinPerChannel + 0.5) / 250000.0, 0.0, 1.0);
+  } else if (e == "ogg") {
+    fail("bitrate", "libsndfile's Vorbis encoder takes a quality, not a bitrate; use --quality");
+  } else {
+    fail("bitrate", "applies to mp3 and opus only, not ." + e);
+  }
+  return b;
 }
 
 float quantize(float x, SampleFormat format) {
@@ -467,6 +533,13 @@ AudioWriter::AudioWriter(const fs::path& path, int sample_rate, int channels, co
   if (channels < 1) fail(path, "audio has no channels");
   if (sample_rate < 1) fail(path, "audio has no sample rate");
   if (options.quality > 1) fail(path, "quality must be in [0, 1]");
+  if (options.kbps < 0) fail(path, "bitrate must be a positive number of kbit/s");
+  if (options.kbps != 0 && options.quality >= 0) fail(path, "give a bitrate or a quality, not both");
+  if (options.kbps != 0 && subtype != SF_FORMAT_MPEG_LAYER_III && subtype != SF_FORMAT_OPUS)
+    fail(path, subtype == SF_FORMAT_VORBIS ? "libsndfile's Vorbis encoder takes a quality, not a bitrate"
+                                           : "a bitrate applies to .mp3 and .opus only");
+  const double level =
+      options.kbps != 0 ? encoder_bitrate(ext, options.kbps, options.variable, sample_rate, channels).level : options.quality;
   if (major == SF_FORMAT_WAV && expected_frames > 0) {
     const std::uint64_t bytes_per_sample = subtype == SF_FORMAT_PCM_16 ? 2 : subtype == SF_FORMAT_PCM_24 ? 3 : 4;
     if (bytes_per_sample * static_cast<std::uint64_t>(channels) * static_cast<std::uint64_t>(expected_frames) >
@@ -501,14 +574,17 @@ AudioWriter::AudioWriter(const fs::path& path, int sample_rate, int channels, co
   }
   if (major == SF_FORMAT_MPEG) {
     // libsndfile 1.2.0 answers 0 whatever happens here; the Opus encoder ignores the mode, so only MP3 gets it.
-    int mode = options.variable ? SF_BITRATE_MODE_VARIABLE : SF_BITRATE_MODE_CONSTANT;
+    // A bitrate without CBR is LAME's average bitrate (ABR): in VBR the level would be read as a quality.
+    int mode = !options.variable ? SF_BITRATE_MODE_CONSTANT
+               : options.kbps != 0 ? SF_BITRATE_MODE_AVERAGE : SF_BITRATE_MODE_VARIABLE;
     sf_command(sf, SFC_SET_BITRATE_MODE, &mode, sizeof(mode));
   }
   const bool lossy = major == SF_FORMAT_MPEG || major == SF_FORMAT_OGG;
-  if (options.quality >= 0 && (lossy || major == SF_FORMAT_FLAC)) {
-    double level = options.quality;
-    if (sf_command(sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof(level)) != SF_TRUE)
-      fail(path, "the encoder does not take a quality / compression level");
+  if (level >= 0 && (lossy || major == SF_FORMAT_FLAC)) {
+    double set = level;
+    if (sf_command(sf, SFC_SET_COMPRESSION_LEVEL, &set, sizeof(set)) != SF_TRUE)
+      fail(path, options.kbps != 0 ? "the encoder refused " + kbit(options.kbps)
+                                   : std::string("the encoder does not take a quality / compression level"));
   }
   m.integer = subtype == SF_FORMAT_PCM_16 || subtype == SF_FORMAT_PCM_24;
   if (m.integer) {

@@ -19,6 +19,18 @@ void validate(const OutputOptions& options) {
   if (e == "flac" && options.format == SampleFormat::Float32)
     fail("--bits", "FLAC stores 16 or 24 bit samples; use --bits 16 or 24, or --ext wav for 32-bit float");
   if (options.quality > 1) fail("--quality", "must be in [0, 1] (0: best quality)");
+  if (options.kbps != 0) {
+    if (options.kbps < 0) fail("--bitrate", "must be a positive number of kbit/s");
+    if (e == "ogg") fail("--bitrate", "libsndfile's Vorbis encoder takes a quality, not a bitrate; use --quality");
+    if (e != "mp3" && e != "opus") fail("--bitrate", "applies to mp3 and opus only; " + e + " is lossless");
+    if (options.quality >= 0) fail("--bitrate", "give --bitrate or --quality, not both");
+    // The widest ranges (mp3: MPEG-1's 320 down to MPEG-2's 8; opus: 6 to 256 per channel of at most two);
+    // encoder_bitrate fits a value inside them to the file's rate and channels.
+    const int most = e == "mp3" ? 320 : 512, least = e == "mp3" ? 8 : 6;
+    if (options.kbps < least || options.kbps > most)
+      fail("--bitrate", e + " takes " + std::to_string(least) + " to " + std::to_string(most) + " kbit/s, not " +
+                            std::to_string(options.kbps));
+  }
   if (options.start_seconds < 0) fail("--start", "must be >= 0 seconds");
   if (options.outdir.empty()) fail("--outdir", "must not be empty");
 }
@@ -246,6 +258,9 @@ FileResult separate_file(Separator& separator, const fs::path& input, const Outp
   write.format = options.format;
   write.quality = options.quality;
   write.variable = options.variable_bitrate;
+  write.kbps = options.kbps;
+  if (options.kbps != 0)
+    result.bitrate_note = encoder_bitrate(options.ext, options.kbps, options.variable_bitrate, rate, channels).note;
   if (options.copy_tags) write.tags = read_tags(input);
   const auto& names = separator.source_names();
   const std::vector<fs::path> files = output_files(options, names, dir);

@@ -3,11 +3,14 @@
 #include <sndfile.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <numbers>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -326,6 +329,189 @@ TEST(AudioIo, OggOpusDecodes) {  // Opus only runs at 8/12/16/24/48 kHz
 TEST(AudioIo, Mp3Decodes) {
   const TempDir dir;
   check_lossy(dir / "s.mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 44100, false);
+}
+
+// ---------------------------------------------------------------- bitrates (mp3, opus)
+
+namespace {
+
+// Bitrate (kbit/s) of every MPEG audio frame of a Layer III file, in order, from the frame headers (ISO
+// 11172-3 / 13818-3 tables); an ID3v2 tag in front is skipped, a trailing ID3v1 tag ends the walk.
+std::vector<int> mp3_frame_bitrates(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  const std::string b{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(b[i]); };
+  static constexpr int kMpeg1[15] = {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
+  static constexpr int kMpeg2[15] = {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160};
+  static constexpr int kRates[3][3] = {{11025, 12000, 8000}, {22050, 24000, 16000}, {44100, 48000, 32000}};
+  std::size_t at = 0;
+  if (b.compare(0, 3, "ID3") == 0 && b.size() >= 10)
+    at = 10 + ((byte(6) & 0x7f) << 21 | (byte(7) & 0x7f) << 14 | (byte(8) & 0x7f) << 7 | (byte(9) & 0x7f));
+  std::vector<int> rates;
+  while (at + 4 <= b.size() && byte(at) == 0xff && (byte(at + 1) & 0xe0) == 0xe0) {
+    const int version = (byte(at + 1) >> 3) & 3;  // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+    const int index = byte(at + 2) >> 4, rate_index = (byte(at + 2) >> 2) & 3, padding = (byte(at + 2) >> 1) & 1;
+    if (((byte(at + 1) >> 1) & 3) != 1 || version == 1 || index == 0 || index == 15 || rate_index == 3) {
+      ADD_FAILURE() << p << ": not a Layer III frame header at byte " << at;
+      break;
+    }
+    const int kbps = version == 3 ? kMpeg1[index] : kMpeg2[index];
+    const int rate = kRates[version == 3 ? 2 : version == 2 ? 1 : 0][rate_index];
+    rates.push_back(kbps);
+    at += static_cast<std::size_t>((version == 3 ? 144000 : 72000) * kbps / rate + padding);
+  }
+  EXPECT_TRUE(at == b.size() || b.compare(at, 3, "TAG") == 0) << p << ": " << b.size() - at << " bytes after the frames";
+  return rates;
+}
+
+// Six seconds of stereo noise: nothing for a VBR or ABR encoder to save on, so it spends what it aims at.
+constexpr double kBitrateSeconds = 6.0;
+
+// Writes the noise at `rate` with `kbps` and returns the bitrate the file has: bytes * 8 / duration.
+double written_kbps(const fs::path& p, int rate, int kbps, bool variable) {
+  const Audio a = random_audio(2, static_cast<std::int64_t>(kBitrateSeconds * rate), rate, 31, 0.3);
+  unmix::WriteOptions w;
+  w.kbps = kbps;
+  w.variable = variable;
+  unmix::AudioWriter f(p, rate, 2, w);
+  f.write(a.samples.data(), a.frames, a.frames);
+  f.commit();
+  const double got = static_cast<double>(fs::file_size(p)) * 8 / kBitrateSeconds / 1000;
+  std::printf("  %s %s %d kbit/s at %d Hz: %ju bytes, %.1f kbit/s (%.3f of the target)\n", p.extension().c_str(),
+              p.extension() == ".mp3" ? (variable ? "ABR" : "CBR") : "VBR", kbps, rate,
+              static_cast<std::uintmax_t>(fs::file_size(p)), got, got / kbps);
+  return got;
+}
+
+}  // namespace
+
+// libsndfile 1.2 reads the level as bitrate = (int) (max - level * (max - min)) for mp3 (mpeg_l3_encode.c)
+// and bit/s = (int) ((1 - level) * 250000 + 6000) * channels for opus (ogg_opus.c): the level chosen must
+// land on the bitrate exactly, truncation included, for every bitrate the encoders take.
+TEST(AudioBitrate, LevelIsTheExactInverseOfLibsndfilesMap) {
+  for (int rate : {8000, 11025, 16000, 22050, 32000, 44100, 48000}) {
+    const std::vector<int> table = unmix::mp3_bitrates(rate);
+    ASSERT_FALSE(table.empty());
+    for (bool variable : {false, true})
+      for (int kbps = table.front(); kbps <= table.back(); ++kbps) {
+        const unmix::EncoderBitrate b = unmix::encoder_bitrate("mp3", kbps, variable, rate, 2);
+        const double top = table.back(), span = table.back() - table.front();
+        EXPECT_EQ(static_cast<int>(top - b.level * span), b.kbps) << rate << " Hz, " << kbps << " kbit/s";
+        EXPECT_GE(b.level, 0.0);
+        EXPECT_LE(b.level, 1.0);
+        if (variable || std::find(table.begin(), table.end(), kbps) != table.end()) {
+          EXPECT_EQ(b.kbps, kbps) << rate << " Hz";
+          EXPECT_EQ(b.note, "") << rate << " Hz, " << kbps << " kbit/s";
+        }
+      }
+  }
+  for (int channels : {1, 2})
+    for (int kbps = 6 * channels; kbps <= 256 * channels; kbps += channels) {
+      const unmix::EncoderBitrate b = unmix::encoder_bitrate("opus", kbps, true, 48000, channels);
+      EXPECT_EQ(b.kbps, kbps);
+      EXPECT_EQ(b.note, "");
+      EXPECT_EQ(static_cast<int>((1 - b.level) * 250000 + 6000) * channels, kbps * 1000) << kbps << " kbit/s";
+    }
+}
+
+TEST(AudioBitrate, OthersGoToTheNearestWithANote) {
+  auto expect = [](const std::string& ext, int kbps, bool variable, int rate, int channels, int want) {
+    const unmix::EncoderBitrate b = unmix::encoder_bitrate(ext, kbps, variable, rate, channels);
+    EXPECT_EQ(b.kbps, want) << ext << " " << kbps << " kbit/s at " << rate << " Hz";
+    EXPECT_NE(b.note.find(str(want, " kbit/s")), std::string::npos) << b.note;
+    EXPECT_EQ(b.note.find('\n'), std::string::npos) << b.note;
+  };
+  expect("mp3", 100, false, 44100, 2, 96);   // between 96 and 112
+  expect("mp3", 300, false, 44100, 2, 320);  // between 256 and 320
+  expect("mp3", 60, false, 48000, 2, 56);    // halfway: the lower, as LAME's own rounding
+  expect("mp3", 8, false, 44100, 2, 32);     // MPEG-1 starts at 32
+  expect("mp3", 192, false, 22050, 2, 160);  // MPEG-2 ends at 160
+  expect("mp3", 128, true, 11025, 1, 64);    // MPEG-2.5 ends at 64, averaged too
+  expect("mp3", 16, true, 32000, 2, 32);
+  expect(".opus", 8, true, 48000, 2, 12);    // 6 kbit/s per channel at least
+  expect("opus", 300, true, 24000, 1, 256);  // 256 per channel at most
+  EXPECT_NE(unmix::encoder_bitrate("mp3", 100, false, 44100, 2).note.find("112"), std::string::npos)
+      << "the note lists the bitrates there are";
+  expect_error([] { unmix::encoder_bitrate("ogg", 128, true, 44100, 2); }, {"Vorbis", "--quality"});
+  for (const char* ext : {"wav", "flac"}) expect_error([&] { unmix::encoder_bitrate(ext, 128, true, 44100, 2); }, {ext});
+  expect_error([] { unmix::encoder_bitrate("mp3", 0, true, 44100, 2); }, {"positive"});
+}
+
+// CBR: every frame at the bitrate (a value LAME has not, at the nearest); the file is those frames plus at
+// most 4 more: LAME's delay and flush (1105 samples, under 2 of MPEG-2's 576-sample frames), the last
+// frame's padding and the Info header. 4 frames are 104 ms at 44.1 kHz (1152 samples) and at 22.05 kHz (576),
+// 1.7 % of 6 s.
+TEST(AudioBitrate, Mp3ConstantBitrateIsExact) {
+  if (!can_write(SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III)) GTEST_SKIP() << "no MP3 encoder";
+  const TempDir dir;
+  struct Case {
+    int rate, kbps, frame_bitrate;
+  };
+  for (const Case c : {Case{44100, 96, 96}, Case{44100, 128, 128}, Case{44100, 192, 192}, Case{44100, 320, 320},
+                       Case{44100, 100, 96}, Case{22050, 64, 64}, Case{22050, 160, 160}}) {
+    SCOPED_TRACE(str(c.kbps, " kbit/s at ", c.rate, " Hz"));
+    const fs::path p = dir / str("cbr", c.rate, "-", c.kbps, ".mp3");
+    const double got = written_kbps(p, c.rate, c.kbps, false);
+    const std::vector<int> frames = mp3_frame_bitrates(p);
+    ASSERT_FALSE(frames.empty());
+    EXPECT_EQ(std::count(frames.begin(), frames.end(), c.frame_bitrate), static_cast<std::ptrdiff_t>(frames.size()));
+    const double frame_seconds = (c.rate >= 32000 ? 1152.0 : 576.0) / c.rate;
+    EXPECT_GE(got, c.frame_bitrate * 0.999);  // the padding byte some 44.1 kHz frames leave out
+    EXPECT_LE(got, c.frame_bitrate * (1 + 4 * frame_seconds / kBitrateSeconds));
+  }
+}
+
+// Average bitrate (LAME's ABR) and Opus (libopus's VBR) aim at the bitrate over the stream. On noise LAME's
+// ABR measured 94-98 % and Opus 102-104 % (Ogg pages and headers are about 1 % of that): 85-105 % and
+// 95-110 % leave room for other builds of the encoders without passing a file of the wrong bitrate.
+TEST(AudioBitrate, AverageMp3AndOpusFollowTheBitrate) {
+  const TempDir dir;
+  if (can_write(SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III)) {
+    double last = 0;
+    for (int kbps : {96, 128, 192, 320}) {
+      const double got = written_kbps(dir / str("abr", kbps, ".mp3"), 44100, kbps, true);
+      EXPECT_GE(got, 0.85 * kbps);
+      EXPECT_LE(got, 1.05 * kbps);
+      EXPECT_GT(got, last);
+      last = got;
+      // ABR frames vary around the mean: more than one bitrate in the stream shows it is not CBR.
+      const std::vector<int> frames = mp3_frame_bitrates(dir / str("abr", kbps, ".mp3"));
+      EXPECT_GT(std::set<int>(frames.begin(), frames.end()).size(), 1u) << kbps;
+    }
+  }
+  if (can_write(SF_FORMAT_OGG | SF_FORMAT_OPUS)) {
+    for (int kbps : {64, 128}) {
+      const double got = written_kbps(dir / str("b", kbps, ".opus"), 48000, kbps, true);
+      EXPECT_GE(got, 0.95 * kbps);
+      EXPECT_LE(got, 1.10 * kbps);
+    }
+    // Mono at 64 kbit/s has twice the bits per channel: the bitrate is the stream's, not the channel's.
+    const Audio mono = random_audio(1, static_cast<std::int64_t>(kBitrateSeconds * 48000), 48000, 32, 0.3);
+    unmix::WriteOptions w;
+    w.kbps = 64;
+    unmix::AudioWriter f(dir / "mono.opus", 48000, 1, w);
+    f.write(mono.samples.data(), mono.frames, mono.frames);
+    f.commit();
+    const double got = static_cast<double>(fs::file_size(dir / "mono.opus")) * 8 / kBitrateSeconds / 1000;
+    EXPECT_GE(got, 0.95 * 64);
+    EXPECT_LE(got, 1.10 * 64);
+  }
+}
+
+TEST(AudioBitrateErrors, FormatsWithoutABitrateAndBitrateWithQuality) {
+  const TempDir dir;
+  const Audio a = random_audio(2, 4000, 44100, 33, 0.3);
+  unmix::WriteOptions w;
+  w.kbps = 128;
+  expect_error([&] { unmix::AudioWriter(dir / "x.ogg", 44100, 2, w); }, {(dir / "x.ogg").string(), "Vorbis", "quality"});
+  for (const char* name : {"x.wav", "x.flac"})
+    expect_error([&] { unmix::AudioWriter(dir / name, 44100, 2, w); }, {(dir / name).string(), "bitrate"});
+  w.quality = 0.5;
+  expect_error([&] { unmix::AudioWriter(dir / "x.mp3", 44100, 2, w); }, {(dir / "x.mp3").string(), "not both"});
+  w.quality = -1;
+  w.kbps = -5;
+  expect_error([&] { unmix::AudioWriter(dir / "x.opus", 48000, 2, w); }, {(dir / "x.opus").string(), "positive"});
+  EXPECT_TRUE(files_in(dir).empty());
 }
 
 // An Ogg stream cut short has no end marker, so its length is unknown up front (probe says -1) and

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -357,6 +358,43 @@ TEST(SeparateCliOutputs, BackingAndLossyFlags) {
   EXPECT_EQ(run_tool("--help", dir / "help.txt"), 0);
   for (const char* flag : {"--backing", "--skip-existing", "--quality", "--cbr", "residual", "DIR"})
     EXPECT_NE(read_text(dir / "help.txt").find(flag), std::string::npos) << flag;
+}
+
+// --bitrate through the command: a CBR value LAME has not is written at the nearest with a note; a format
+// without a bitrate, or --bitrate beside --quality, is a one-line error naming the flag, before any work.
+TEST(SeparateCliOutputs, BitrateFlag) {
+  const fs::path dir = test::temp_dir("cli-bitrate");
+  save_model(dir / "model", "guitar", small_weights(101));
+  write_audio(dir / "x.wav", song(6.0, 44100, 2, 12), SampleFormat::Pcm16);
+  const std::string base = "--device cpu --model '" + (dir / "model").string() + "' --outdir '" + (dir / "out").string() + "' ";
+  const std::string input = " '" + (dir / "x.wav").string() + "'";
+  ASSERT_EQ(run_tool(base + "--ext mp3 --cbr --bitrate 100" + input, dir / "log.txt"), 0) << read_text(dir / "log.txt");
+  const std::string log = read_text(dir / "log.txt");
+  EXPECT_NE(log.find("note: mp3 at 44100 Hz has no constant 100 kbit/s"), std::string::npos) << log;
+  EXPECT_NE(log.find("writing 96 kbit/s"), std::string::npos) << log;
+  // 96 kbit/s for 6 s, plus at most 4 frames of 1152 samples (LAME's delay and flush, the last frame's
+  // padding, the Info header; AudioBitrate.Mp3ConstantBitrateIsExact checks the frames): 1.7 %.
+  const double kbps = static_cast<double>(fs::file_size(dir / "out" / "x" / "guitar.mp3")) * 8 / 6.0 / 1000;
+  EXPECT_GE(kbps, 96 * 0.999);
+  EXPECT_LE(kbps, 96 * (1 + 4 * 1152.0 / 44100 / 6));
+  ASSERT_EQ(run_tool(base + "--ext opus --bitrate 96" + input, dir / "log.txt"), 0) << read_text(dir / "log.txt");
+  EXPECT_EQ(read_text(dir / "log.txt").find("note:"), std::string::npos) << read_text(dir / "log.txt");
+
+  struct Bad {
+    std::string args, says;
+  };
+  for (const Bad& bad : {Bad{"--ext ogg --bitrate 128", "--quality"}, Bad{"--ext wav --bitrate 128", "wav"},
+                         Bad{"--ext flac --bitrate 128", "flac"}, Bad{"--ext mp3 --bitrate 128 --quality 0.2", "not both"},
+                         Bad{"--ext mp3 --bitrate 0", "positive"}, Bad{"--ext mp3 --bitrate 400", "8 to 320"},
+                         Bad{"--ext opus --bitrate 600", "6 to 512"}}) {
+    EXPECT_EQ(run_tool(base + bad.args + input, dir / "bad.txt"), 1) << bad.args;
+    const std::string said = read_text(dir / "bad.txt");
+    EXPECT_EQ(said.find("separate: --bitrate: "), 0u) << bad.args << ": " << said;
+    EXPECT_NE(said.find(bad.says), std::string::npos) << bad.args << ": " << said;
+    EXPECT_EQ(std::count(said.begin(), said.end(), '\n'), 1) << bad.args << ": " << said;
+  }
+  EXPECT_EQ(run_tool("--help", dir / "help.txt"), 0);
+  EXPECT_NE(read_text(dir / "help.txt").find("--bitrate"), std::string::npos);
 }
 
 // Guitar parts: two target models separated jointly (multi-target Wiener EM), as --targets a,b does.
