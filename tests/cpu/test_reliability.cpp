@@ -268,6 +268,71 @@ TEST_F(Reliability, ChunksLargerThanTheMachinesMemoryAreRefusedByFlag) {
   EXPECT_TRUE(fs::exists(work_ / "sep" / "Song1_MIX" / "guitar.wav")) << both.output;
 }
 
+// ---------------------------------------------------------------- temporary files of killed runs
+
+// Leftovers in `dir`: an AtomicFile temporary of a process that is gone (pid 999999999 cannot exist) to be
+// swept, one of a running process (this test) and a file of another kind to be kept.
+struct PlantedTemporaries {
+  fs::path stale, live, other;
+  explicit PlantedTemporaries(const fs::path& dir)
+      : stale(dir / ".summary.csv.tmp.999999999.0"),
+        live(dir / (".summary.csv.tmp." + std::to_string(::getpid()) + ".0")),
+        other(dir / ".notes.tmp.backup") {
+    fs::create_directories(dir);
+    for (const fs::path& p : {stale, live, other}) std::ofstream(p) << "left over";
+  }
+  void expect_swept() const {
+    EXPECT_FALSE(fs::exists(stale)) << stale;
+    EXPECT_TRUE(fs::exists(live)) << "a running process's temporary file was removed: " << live;
+    EXPECT_TRUE(fs::exists(other)) << other;
+  }
+};
+
+TEST_F(Reliability, OracleSweepsTemporaryFilesOfKilledRuns) {
+  const std::string args = "--references " + quoted(*dir_ / "refs") + " --methods IRM1 --out " + quoted(work_ / "o");
+  const ToolRun first = run_tool(work_, "oracle", args);
+  ASSERT_EQ(first.code, 0) << first.output;
+  ASSERT_TRUE(fs::exists(work_ / "o" / "IRM1" / "refs" / "guitar.wav")) << first.output;
+  const PlantedTemporaries planted(work_ / "o" / "IRM1" / "refs");
+  const ToolRun again = run_tool(work_, "oracle", args);
+  ASSERT_EQ(again.code, 0) << again.output;
+  planted.expect_swept();
+}
+
+TEST_F(Reliability, EvaluateSweepsTemporaryFilesOfKilledRuns) {
+  const PlantedTemporaries top(work_ / "e"), method(work_ / "e" / "IRM1");
+  const ToolRun r = run_tool(work_, "evaluate", "--references " + quoted(*dir_ / "refs") + " --oracle IRM1 --out " +
+                                                    quoted(work_ / "e"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(work_ / "e" / "summary.csv")) << r.output;
+  top.expect_swept();
+  method.expect_swept();
+}
+
+TEST_F(Reliability, SynthesizeSweepsTemporaryFilesOfKilledRunsAndResumes) {
+  const std::string args = "--out " + quoted(work_ / "s") + " --seconds 1 --jobs 1 --no-plugins";
+  const ToolRun first = run_tool(work_, "synthesize", args + " --songs 1");
+  ASSERT_EQ(first.code, 0) << first.output;
+  std::vector<fs::path> songs;
+  for (const auto& e : fs::directory_iterator(work_ / "s")) songs.push_back(e.path());
+  ASSERT_EQ(songs.size(), 1u);
+  const PlantedTemporaries planted(work_ / "s");
+  // a song folder of a killed run, and one a running process is still writing
+  const fs::path stale_song = work_ / "s" / ".synthesize-999999999-Song9";
+  const fs::path live_song = work_ / "s" / (".synthesize-" + std::to_string(::getpid()) + "-Song9");
+  fs::create_directories(stale_song);
+  fs::create_directories(live_song);
+  const ToolRun resumed = run_tool(work_, "synthesize", args + " --songs 2 --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("kept 1 existing"), std::string::npos) << resumed.output;
+  planted.expect_swept();
+  EXPECT_FALSE(fs::exists(stale_song));
+  EXPECT_TRUE(fs::exists(live_song));
+  std::size_t finished = 0;
+  for (const auto& e : fs::directory_iterator(work_ / "s")) finished += e.path().filename().string()[0] != '.';
+  EXPECT_EQ(finished, 2u);
+}
+
 // ---------------------------------------------------------------- files that are not what they seem
 
 TEST_F(Reliability, SymbolicLinkLoopsAreErrorsNamingTheFile) {
