@@ -45,6 +45,15 @@ std::int64_t cgroup_number(const std::filesystem::path& file) {
   const long long v = std::strtoll(text.c_str(), &end, 10);
   return end && *end == '\0' && v >= 0 ? v : -1;
 }
+// The value of `key` in a cgroup's memory.stat ("key value" lines); -1 when absent.
+std::int64_t cgroup_stat(const std::filesystem::path& file, const std::string& key) {
+  std::ifstream in(file);
+  std::string name;
+  long long value = 0;
+  while (in >> name >> value)
+    if (name == key) return value;
+  return -1;
+}
 }  // namespace
 
 std::int64_t available_memory_bytes() {
@@ -57,13 +66,15 @@ std::int64_t available_memory_bytes() {
   // memory.max) or v1 ("<n>:memory:<path>", memory.limit_in_bytes); inside a container the path may only
   // exist as the mount's root.
   auto limit_by = [&available](const std::filesystem::path& mount, const std::string& path, const char* max_file,
-                               const char* used_file) {
+                               const char* used_file, const char* stat_key) {
     std::filesystem::path dir = mount / std::filesystem::path(path).relative_path();
     std::error_code ec;
     if (!std::filesystem::exists(dir / max_file, ec)) dir = mount;
     const std::int64_t limit = cgroup_number(dir / max_file), used = cgroup_number(dir / used_file);
     if (limit <= 0 || limit >= (std::int64_t{1} << 62) || used < 0) return;  // none (v1 says unlimited as ~2^63)
-    const std::int64_t left = std::max<std::int64_t>(limit - used, 1);
+    // The usage counts the page cache too; its inactive part is given back on demand, so it is not in use.
+    const std::int64_t reclaimable = std::max<std::int64_t>(cgroup_stat(dir / "memory.stat", stat_key), 0);
+    const std::int64_t left = std::max<std::int64_t>(limit - std::max<std::int64_t>(used - reclaimable, 0), 1);
     available = available > 0 ? std::min(available, left) : left;
   };
   std::ifstream groups("/proc/self/cgroup");
@@ -71,8 +82,9 @@ std::int64_t available_memory_bytes() {
     const auto first = line.find(':'), second = line.find(':', first + 1);
     if (first == std::string::npos || second == std::string::npos) continue;
     const std::string controllers = line.substr(first + 1, second - first - 1), path = line.substr(second + 1);
-    if (line.rfind("0::", 0) == 0) limit_by("/sys/fs/cgroup", path, "memory.max", "memory.current");
-    else if (controllers == "memory") limit_by("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes");
+    if (line.rfind("0::", 0) == 0) limit_by("/sys/fs/cgroup", path, "memory.max", "memory.current", "inactive_file");
+    else if (controllers == "memory") limit_by("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes",
+                    "total_inactive_file");
   }
   // A limit on the address space (ulimit -v, common on shared clusters) leaves what is not mapped yet.
   rlimit as{};
