@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
           const std::vector<Audio> estimates = oracle_estimates(m, track.sources, track.mixture);
           const auto dir = std::filesystem::path(out) / std::string(oracle_name(m)) / name;
           std::filesystem::create_directories(dir);
+          remove_stale_temp_files(dir);  // of a run killed while it wrote here
           const std::string ext = ".wav";
           if (target_index < 0) {
             for (std::size_t j = 0; j < estimates.size(); ++j)

@@ -172,9 +172,8 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--outdir", outdir, "output folder; results go to <outdir>/<file stem>/")->capture_default_str();
   app.add_option("--niter", sep.niter,
-                 "EM iterations of the Wiener post-filter; 0 keeps the model's magnitudes with the mixture's phase "
-                 "(faster)")
-      ->check(CLI::NonNegativeNumber)
+                 "EM iterations of the Wiener post-filter, 0 to 100; 0 keeps the model's magnitudes with the mixture's "
+                 "phase (faster)")
       ->capture_default_str();
   bool with_residual = false, without_residual = false;
   auto* residual_on = app.add_flag("--residual", with_residual,
@@ -185,9 +184,8 @@ int main(int argc, char** argv) {
                "start the Wiener filter from soft masks (target / sum of targets) instead of the target magnitudes "
                "with the mixture's phase; can help weak models");
   app.add_option("--wiener-win-len", sep.wiener_win_len,
-                 "frames the Wiener filter models together (about 7 s at 44.1 kHz); 0 filters the whole file at once, "
-                 "which needs memory for the whole file")
-      ->check(CLI::NonNegativeNumber)
+                 "frames the Wiener filter models together (about 7 s at 44.1 kHz), at most 1048576; 0 filters the "
+                 "whole file at once, which needs memory for the whole file")
       ->capture_default_str();
   app.add_option("--device", device,
                  "where to run the model and the Wiener filter: cuda needs a GPU (a one-line error without one); "
@@ -234,12 +232,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({16, 24, 32}));
   app.add_option("--threads", threads, "CPU threads (default: all cores)")->check(CLI::PositiveNumber);
   app.add_option("--chunk-windows", sep.chunk_windows,
-                 "advanced: Wiener windows per chunk; larger chunks use more memory and repeat less context")
-      ->check(CLI::PositiveNumber)
+                 "advanced: Wiener windows per chunk, 1 to 1024; larger chunks use more memory and repeat less context "
+                 "(a chunk that would not fit in this machine's memory is refused)")
       ->capture_default_str();
   app.add_option("--context-frames", sep.context_frames,
-                 "advanced: frames of model context on each side of a chunk (see docs/separate.md)")
-      ->check(CLI::NonNegativeNumber)
+                 "advanced: frames of model context on each side of a chunk, at most 1048576 (see docs/separate.md)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -261,6 +258,7 @@ int main(int argc, char** argv) {
   std::optional<Separator> separator;
   try {
     check_threads("--threads", threads);
+    validate(sep);  // the separator's bounds, before a model is loaded
     if (threads > 0) omp_set_num_threads(threads);
     sep.device = parse_device(device);
     if (bits != 0 && lossy_extension(ext))

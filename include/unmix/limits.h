@@ -16,6 +16,13 @@ constexpr int kMaxHiddenSize = 1 << 16; // the model loader's bound on a model's
 // beyond that only costs memory), and never so many that creating them fails.
 int max_threads();
 
+// Memory this process can still take, in bytes: the kernel's MemAvailable (free memory plus what page
+// cache it can reclaim), less where a cgroup limit (containers) or an address-space limit (ulimit -v)
+// leaves less. 0 when unknown.
+std::int64_t available_memory_bytes();
+// "1.5 GB", "230 MB": sizes in messages.
+std::string memory_text(std::int64_t bytes);
+
 // Fails "<flag>: ..." unless lo <= value <= hi (and, for doubles, value is finite).
 void check_range(const std::string& flag, std::int64_t value, std::int64_t lo, std::int64_t hi);
 void check_range(const std::string& flag, double value, double lo, double hi);

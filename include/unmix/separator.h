@@ -59,7 +59,19 @@ struct SeparatorOptions {
   int context_frames = 128;
   int max_whole_frames = -1;
   Device device = Device::Auto;
+  // Host memory a chunk may take; a file whose chunks would need more is refused before any of it is
+  // read (0: what this machine has available, available_memory_bytes()).
+  std::int64_t memory_limit_bytes = 0;
 };
+
+// Upper bounds of the options, far beyond any useful setting: an EM that long gains nothing (openunmix
+// uses 1), 2^20 frames are about 6.8 hours at 44.1 kHz, and above these a chunk's frame count would
+// overflow. Refused by flag name before anything is loaded.
+constexpr int kMaxNiter = 100;
+constexpr int kMaxWienerWindowFrames = 1 << 20;
+constexpr int kMaxChunkWindows = 1024;
+constexpr int kMaxContextFrames = 1 << 20;
+void validate(const SeparatorOptions& options);  // unmix::Error "<flag>: <value> is out of range: ..."
 
 // Chunk layout over a signal's frames: the core [core_begin, core_end) is filtered and kept; the model
 // runs on the span [span_begin, span_end): the core plus `context_frames` either side, less only where the
@@ -103,6 +115,14 @@ class Separator {
   // Adjustments made to the options (e.g. EM turned off for a single source), for the user.
   const std::vector<std::string>& notes() const { return notes_; }
   const SeparatorOptions& options() const { return options_; }
+
+  // Host memory the separation of a mix of `samples` samples per channel (at the model's rate, with
+  // `channels` channels) takes at its peak: the largest chunk's spectrograms, model input and output,
+  // the model's activations and the filtered sources. An upper estimate (docs/separate.md compares it
+  // with measurements).
+  std::int64_t memory_needed(std::int64_t samples, int channels) const;
+  // unmix::Error naming the flags that set the chunk size when memory_needed exceeds the memory limit.
+  void check_memory(std::int64_t samples, int channels) const;
 
   // `mix` at the model's sample rate, 1 or 2 channels, at least nfft / 2 + 1 frames. Returns one Audio per
   // source with the mix's rate, length and channel count (a stereo model duplicates a mono mix and

@@ -70,6 +70,12 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
     if (!found) fail("--tracks", "no track named '" + wanted + "'");
   }
 
+  // Temporary files of a run killed while it wrote its museval JSON files (those of running ones stay).
+  if (!options.json_dir.empty()) {
+    remove_stale_temp_files(options.json_dir);
+    for (const std::string& label : labels) remove_stale_temp_files(options.json_dir / label);
+  }
+
   EvaluateReport report;
   report.tracks_total = selected.size();
   const auto start = std::chrono::steady_clock::now();

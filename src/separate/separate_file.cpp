@@ -248,6 +248,11 @@ FileResult separate_file(Separator& separator, const fs::path& input, const Outp
   result.seconds = static_cast<double>(frames) / rate;
   if (mix.model_frames() <= separator.config().nfft / 2)
     fail(input, "too short to separate: " + std::to_string(frames) + " frames");
+  try {  // before any output is opened
+    separator.check_memory(mix.model_frames(), channels);
+  } catch (const Error& e) {
+    fail(input, e.what());
+  }
 
   const fs::path dir = folder.empty() ? output_folder(options, input) : folder;
   std::error_code ec;

@@ -8,6 +8,7 @@
 
 #include "device_choice.h"
 #include "unmix/gpu/wiener.h"
+#include "unmix/limits.h"
 #include "unmix/model_dir.h"
 #include "unmix/stft.h"
 
@@ -47,6 +48,18 @@ void check_same_layout(const ModelConfig& a, const ModelConfig& b, const std::st
   differs("nhop", a.nhop, b.nhop);
   differs("nb_channels", a.nb_channels, b.nb_channels);
   differs("sample_rate", a.sample_rate, b.sample_rate);
+}
+
+// The chunks a signal of `frames` STFT frames is processed in. A chunk's span (core plus context) bounds
+// the memory. A signal up to two full spans long is done in one piece: its audio buffers are small, so one
+// long span still needs less memory than a long signal in chunks, and splitting it would only repeat
+// model work on the overlaps.
+std::vector<Chunk> chunk_plan(const SeparatorOptions& o, int frames) {
+  const int window = o.wiener_win_len;
+  const long long full_span = 1LL * window * o.chunk_windows + 2LL * o.context_frames;
+  const long long whole_limit = o.max_whole_frames >= 0 ? o.max_whole_frames : 2 * full_span;
+  const bool whole = window == 0 || frames <= whole_limit;
+  return whole ? plan_chunks(frames, frames, 1, 0) : plan_chunks(frames, window, o.chunk_windows, o.context_frames);
 }
 
 // The mix read forward, holding only the samples the current and later chunks still need. A stereo
@@ -187,11 +200,7 @@ Separator::Separator(std::vector<std::string> targets, std::vector<std::unique_p
   const ModelConfig config = models[0]->config();
   if (config.nb_channels != 1 && config.nb_channels != 2)
     fail("separator", "models with " + std::to_string(config.nb_channels) + " channels are not supported");
-  if (options.wiener_win_len < 0) fail("--wiener-win-len", "must be >= 0 frames (0: the whole signal at once)");
-  if (options.chunk_windows < 1) fail("separator", "chunk must hold at least one Wiener window");
-  if (options.context_frames < 0) fail("separator", "context must be >= 0 frames");
-  if (options.max_whole_frames < -1) fail("separator", "max_whole_frames must be >= 0, or -1 for the default");
-  if (options.niter < 0) fail("--niter", "must be >= 0");
+  validate(options);
 
   impl_ = std::make_unique<Impl>(std::move(models), config);
   const bool residual = options.residual.value_or(targets.size() == 1);
@@ -210,6 +219,51 @@ Separator::Separator(std::vector<std::string> targets, std::vector<std::unique_p
   if (choice.gpu_wiener) impl_->gpu_wiener = std::make_unique<gpu::WienerGpu>(0);
   sources_ = std::move(targets);
   if (residual) sources_.push_back("residual");
+}
+
+void validate(const SeparatorOptions& o) {
+  check_range("--niter", std::int64_t{o.niter}, 0, kMaxNiter);
+  check_range("--wiener-win-len", std::int64_t{o.wiener_win_len}, 0, kMaxWienerWindowFrames);
+  check_range("--chunk-windows", std::int64_t{o.chunk_windows}, 1, kMaxChunkWindows);
+  check_range("--context-frames", std::int64_t{o.context_frames}, 0, kMaxContextFrames);
+  if (o.max_whole_frames < -1) fail("separator", "max_whole_frames must be >= 0, or -1 for the default");
+  if (o.memory_limit_bytes < 0) fail("separator", "memory_limit_bytes must be >= 0 (0: the machine's memory)");
+}
+
+std::int64_t Separator::memory_needed(std::int64_t samples, int channels) const {
+  const ModelConfig& cfg = impl_->config;
+  const int frames = impl_->stft.frames(std::max<std::int64_t>(samples, 1), true);
+  std::int64_t span = 0;
+  for (const Chunk& c : chunk_plan(options_, frames)) span = std::max<std::int64_t>(span, c.span_end - c.span_begin);
+  const std::int64_t C = cfg.nb_channels == 2 ? 2 : channels, mc = cfg.nb_channels, bins = cfg.nb_bins;
+  const std::int64_t T = static_cast<std::int64_t>(impl_->models.size()), S = static_cast<std::int64_t>(sources_.size());
+  constexpr std::int64_t kComplex = 8, kFloat = 4;
+  const std::int64_t per_frame =
+      2 * C * bins * kComplex                                   // the span's STFT, the core's copy for the filter
+      + S * C * bins * kComplex                                 // the filtered sources
+      + (1 + T) * mc * bins * kFloat                            // model input, one output per target
+      + (mc * cfg.max_bin + (8 + 8LL * cfg.nb_layers) * cfg.hidden_size + 2 * mc * bins) * kFloat  // activations
+      + (1 + S) * C * cfg.nhop * kFloat;                        // the span's audio, each source's ISTFT
+  return span * per_frame;
+}
+
+void Separator::check_memory(std::int64_t samples, int channels) const {
+  const std::int64_t limit = options_.memory_limit_bytes > 0 ? options_.memory_limit_bytes : available_memory_bytes();
+  if (limit <= 0) return;  // unknown: nothing to compare with
+  const std::int64_t needed = memory_needed(samples, channels);
+  if (needed <= limit) return;
+  const SeparatorOptions& o = options_;
+  const std::int64_t per_frame = std::max<std::int64_t>(1, memory_needed(1, channels));  // one frame's share
+  const std::string sizes = "about " + memory_text(needed) + " of memory, more than the " + memory_text(limit) +
+                            " available (spans of at most " + std::to_string(limit / per_frame) + " frames fit)";
+  if (o.wiener_win_len == 0)
+    fail("--wiener-win-len", "0 filters the whole file at once: its " +
+                                 std::to_string(impl_->stft.frames(samples, true)) + " frames need " + sizes +
+                                 "; use a window of 1 to " + std::to_string(kMaxWienerWindowFrames) + " frames (default 300)");
+  fail("--chunk-windows " + std::to_string(o.chunk_windows) + ", --wiener-win-len " + std::to_string(o.wiener_win_len) +
+           ", --context-frames " + std::to_string(o.context_frames),
+       "chunks of (windows x window length + 2 x context) frames, files of up to twice that in one piece: this one "
+       "needs " + sizes + "; lower them (defaults 3, 300, 128)");
 }
 
 Separator::~Separator() = default;
@@ -287,15 +341,8 @@ void Separator::separate(const MixReader& mix, const SourceWriter& write, const 
   const int C = cfg.nb_channels == 2 ? 2 : mix.channels, mc = cfg.nb_channels, bins = cfg.nb_bins;
   SlidingSignal input(mix, C);
   const int frames = stft.frames(mix.frames, true);
-  // A chunk's span (core plus context) bounds the memory. A signal up to two full spans long is done in
-  // one piece: its audio buffers are small, so one long span still needs less memory than a long signal
-  // in chunks, and splitting it would only repeat model work on the overlaps.
-  const int window = options_.wiener_win_len;
-  const long long full_span = 1LL * window * options_.chunk_windows + 2LL * options_.context_frames;
-  const long long whole_limit = options_.max_whole_frames >= 0 ? options_.max_whole_frames : 2 * full_span;
-  const bool whole = window == 0 || frames <= whole_limit;
-  const std::vector<Chunk> chunks = whole ? plan_chunks(frames, frames, 1, 0)
-                                          : plan_chunks(frames, window, options_.chunk_windows, options_.context_frames);
+  check_memory(mix.frames, mix.channels);
+  const std::vector<Chunk> chunks = chunk_plan(options_, frames);
 
   const int S = static_cast<int>(sources_.size());
   std::vector<StitchedIstft> istft;

@@ -125,6 +125,9 @@ CorpusResult synthesize_corpus(const CorpusOptions& options, const std::atomic<b
   fs::create_directories(options.out, ec);
   if (ec || !fs::is_directory(options.out)) fail(options.out, "cannot create output folder" + (ec ? ": " + ec.message() : ""));
   remove_stale_temporaries(options.out);
+  // Files written into place one by one (AtomicFile) of a killed run. Songs are written inside their own
+  // temporary folder and renamed into place whole, so a song folder never holds such files.
+  remove_stale_temp_files(options.out);
 
   // Plan everything first: cheap, and it finds name clashes and existing folders before hours of work.
   ComposeOptions compose{options.seed, options.seconds, options.sample_rate, options.guitar_kinds, options.mastering,

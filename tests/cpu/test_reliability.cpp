@@ -24,6 +24,7 @@
 #include "unmix/audio.h"
 #include "unmix/data/cache.h"
 #include "unmix/error.h"
+#include "unmix/limits.h"
 #include "unmix/model_dir.h"
 #include "unmix/safetensors.h"
 #include "unmix/separator.h"
@@ -196,6 +197,140 @@ TEST_F(Reliability, ImpossibleSizesAreRefusedByFlag) {
   expect_refused(run_tool(work_, "synthesize", "--out " + quoted(work_ / "s") + " --songs 1 --first-song 2147483647"),
                  {"--first-song", "2147483647"});
   EXPECT_FALSE(fs::exists(work_ / "c" / "index.json"));
+}
+
+// A mono 16-bit WAV at the corpus rate whose header claims `frames` samples of silence: the data is a
+// hole in a sparse file, so hours of audio take no disk space and no time to write.
+void write_sparse_wav(const fs::path& path, std::uint32_t frames) {
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    auto u32 = [&](std::uint32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
+    auto u16 = [&](std::uint16_t v) { out.write(reinterpret_cast<const char*>(&v), 2); };
+    const std::uint32_t data_bytes = frames * 2u;
+    out.write("RIFF", 4);
+    u32(36 + data_bytes);
+    out.write("WAVEfmt ", 8);
+    u32(16);
+    u16(1);  // PCM
+    u16(1);
+    u32(test::kCorpusRate);
+    u32(test::kCorpusRate * 2u);
+    u16(2);
+    u16(16);
+    out.write("data", 4);
+    u32(data_bytes);
+  }
+  fs::resize_file(path, 44 + std::uintmax_t{frames} * 2u);
+}
+
+TEST_F(Reliability, SeparatorSettingsBeyondTheirBoundsAreRefusedByFlag) {
+  const std::string common = "--device cpu --model " + quoted(*dir_ / "model") + " --outdir " + quoted(work_ / "sep") + " ";
+  struct Case {
+    std::string flag, value, range;
+  };
+  for (const Case& c : std::vector<Case>{{"--niter", "101", "[0, 100]"},
+                                         {"--niter", "-1", "[0, 100]"},
+                                         {"--wiener-win-len", "1048577", "[0, 1048576]"},
+                                         {"--chunk-windows", "1025", "[1, 1024]"},
+                                         {"--chunk-windows", "0", "[1, 1024]"},
+                                         {"--context-frames", "1048577", "[0, 1048576]"},
+                                         {"--context-frames", "2000000000", "[0, 1048576]"}}) {
+    SCOPED_TRACE(c.flag + " " + c.value);
+    expect_refused(run_tool(work_, "separate", common + c.flag + " " + c.value + " " + quoted(song())),
+                   {c.flag, c.value, c.range});
+    EXPECT_FALSE(fs::exists(work_ / "sep")) << "refused before any work";
+  }
+  // The largest values are still taken: a 2 s song is done in one piece whatever the chunk settings.
+  const ToolRun most = run_tool(work_, "separate", common + "--niter 100 --wiener-win-len 1048576 --chunk-windows 1024 "
+                                                   "--context-frames 1048576 " + quoted(song()));
+  ASSERT_EQ(most.code, 0) << most.output;
+  for (const char* source : {"guitar.wav", "residual.wav"})
+    EXPECT_EQ(read_audio(work_ / "sep" / "Song1_MIX" / source).frames, read_audio(song()).frames) << source;
+}
+
+TEST_F(Reliability, ChunksLargerThanTheMachinesMemoryAreRefusedByFlag) {
+  // About 2^31 samples (37 hours at 16 kHz): in one piece about 500 GB for this model, more than a machine has.
+  const std::uint32_t frames = (1u << 31) - 64;
+  if (available_memory_bytes() > (std::int64_t{400} << 30)) GTEST_SKIP() << "this machine has over 400 GB available";
+  const fs::path wav = work_ / "long.wav";
+  write_sparse_wav(wav, frames);
+  const std::string common = "--device cpu --model " + quoted(*dir_ / "model") + " --outdir " + quoted(work_ / "sep") + " ";
+  // --wiener-win-len 0: the whole file at once
+  expect_refused(run_tool(work_, "separate", common + "--wiener-win-len 0 " + quoted(wav), 60),
+                 {"long.wav", "--wiener-win-len", "whole file", "GB", "available"});
+  // chunk settings so large that the file is one chunk
+  expect_refused(run_tool(work_, "separate", common + "--chunk-windows 1024 --wiener-win-len 1048576 " + quoted(wav), 60),
+                 {"long.wav", "--chunk-windows 1024", "--wiener-win-len 1048576", "--context-frames 128", "available"});
+  EXPECT_FALSE(fs::exists(work_ / "sep" / "long")) << "refused before any output was opened";
+  // and other files of the same call are still separated (exit 1 for the refused one)
+  const ToolRun both = run_tool(work_, "separate", common + "--wiener-win-len 0 " + quoted(wav) + " " + quoted(song()), 60);
+  EXPECT_EQ(both.code, 1) << both.output;
+  EXPECT_TRUE(fs::exists(work_ / "sep" / "Song1_MIX" / "guitar.wav")) << both.output;
+}
+
+// ---------------------------------------------------------------- temporary files of killed runs
+
+// Leftovers in `dir`: an AtomicFile temporary of a process that is gone (pid 999999999 cannot exist) to be
+// swept, one of a running process (this test) and a file of another kind to be kept.
+struct PlantedTemporaries {
+  fs::path stale, live, other;
+  explicit PlantedTemporaries(const fs::path& dir)
+      : stale(dir / ".summary.csv.tmp.999999999.0"),
+        live(dir / (".summary.csv.tmp." + std::to_string(::getpid()) + ".0")),
+        other(dir / ".notes.tmp.backup") {
+    fs::create_directories(dir);
+    for (const fs::path& p : {stale, live, other}) std::ofstream(p) << "left over";
+  }
+  void expect_swept() const {
+    EXPECT_FALSE(fs::exists(stale)) << stale;
+    EXPECT_TRUE(fs::exists(live)) << "a running process's temporary file was removed: " << live;
+    EXPECT_TRUE(fs::exists(other)) << other;
+  }
+};
+
+TEST_F(Reliability, OracleSweepsTemporaryFilesOfKilledRuns) {
+  const std::string args = "--references " + quoted(*dir_ / "refs") + " --methods IRM1 --out " + quoted(work_ / "o");
+  const ToolRun first = run_tool(work_, "oracle", args);
+  ASSERT_EQ(first.code, 0) << first.output;
+  ASSERT_TRUE(fs::exists(work_ / "o" / "IRM1" / "refs" / "guitar.wav")) << first.output;
+  const PlantedTemporaries planted(work_ / "o" / "IRM1" / "refs");
+  const ToolRun again = run_tool(work_, "oracle", args);
+  ASSERT_EQ(again.code, 0) << again.output;
+  planted.expect_swept();
+}
+
+TEST_F(Reliability, EvaluateSweepsTemporaryFilesOfKilledRuns) {
+  const PlantedTemporaries top(work_ / "e"), method(work_ / "e" / "IRM1");
+  const ToolRun r = run_tool(work_, "evaluate", "--references " + quoted(*dir_ / "refs") + " --oracle IRM1 --out " +
+                                                    quoted(work_ / "e"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(work_ / "e" / "summary.csv")) << r.output;
+  top.expect_swept();
+  method.expect_swept();
+}
+
+TEST_F(Reliability, SynthesizeSweepsTemporaryFilesOfKilledRunsAndResumes) {
+  const std::string args = "--out " + quoted(work_ / "s") + " --seconds 1 --jobs 1 --no-plugins";
+  const ToolRun first = run_tool(work_, "synthesize", args + " --songs 1");
+  ASSERT_EQ(first.code, 0) << first.output;
+  std::vector<fs::path> songs;
+  for (const auto& e : fs::directory_iterator(work_ / "s")) songs.push_back(e.path());
+  ASSERT_EQ(songs.size(), 1u);
+  const PlantedTemporaries planted(work_ / "s");
+  // a song folder of a killed run, and one a running process is still writing
+  const fs::path stale_song = work_ / "s" / ".synthesize-999999999-Song9";
+  const fs::path live_song = work_ / "s" / (".synthesize-" + std::to_string(::getpid()) + "-Song9");
+  fs::create_directories(stale_song);
+  fs::create_directories(live_song);
+  const ToolRun resumed = run_tool(work_, "synthesize", args + " --songs 2 --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("kept 1 existing"), std::string::npos) << resumed.output;
+  planted.expect_swept();
+  EXPECT_FALSE(fs::exists(stale_song));
+  EXPECT_TRUE(fs::exists(live_song));
+  std::size_t finished = 0;
+  for (const auto& e : fs::directory_iterator(work_ / "s")) finished += e.path().filename().string()[0] != '.';
+  EXPECT_EQ(finished, 2u);
 }
 
 // ---------------------------------------------------------------- files that are not what they seem

@@ -342,6 +342,83 @@ TEST(Separate, RejectsUnusableInput) {
   EXPECT_THROW(fixture_separator({"guitar"}, 2, bad), Error);
 }
 
+TEST(Separate, OptionsBeyondTheirBoundsAreRefusedByFlag) {
+  auto message_of = [](SeparatorOptions o) -> std::string {
+    try {
+      fixture_separator({"guitar"}, 2, o);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  SeparatorOptions o = cpu_options();
+  o.niter = kMaxNiter + 1;
+  EXPECT_NE(message_of(o).find("--niter: 101 is out of range: must be in [0, 100]"), std::string::npos) << message_of(o);
+  o = cpu_options();
+  o.chunk_windows = kMaxChunkWindows + 1;
+  EXPECT_NE(message_of(o).find("--chunk-windows: 1025"), std::string::npos) << message_of(o);
+  o = cpu_options();
+  o.wiener_win_len = kMaxWienerWindowFrames + 1;
+  EXPECT_NE(message_of(o).find("--wiener-win-len: 1048577"), std::string::npos) << message_of(o);
+  o = cpu_options();
+  o.context_frames = kMaxContextFrames + 1;
+  EXPECT_NE(message_of(o).find("--context-frames: 1048577"), std::string::npos) << message_of(o);
+  // the largest values themselves are taken
+  o = cpu_options();
+  o.niter = kMaxNiter;
+  o.chunk_windows = kMaxChunkWindows;
+  o.wiener_win_len = kMaxWienerWindowFrames;
+  o.context_frames = kMaxContextFrames;
+  EXPECT_EQ(message_of(o), "");
+}
+
+TEST(Separate, ChunksBeyondTheMemoryLimitAreRefusedBeforeAnyWork) {
+  SeparatorOptions opt = cpu_options();
+  opt.wiener_win_len = 20;
+  opt.chunk_windows = 2;
+  opt.context_frames = 8;
+  opt.max_whole_frames = 0;
+  const Audio mix = synthetic_song(4.0, 2, 15);
+  Separator sep = fixture_separator({"guitar"}, 2, opt);
+  // The memory of a chunk is that of its span, whatever the length; more windows per chunk need more.
+  const std::int64_t needed = sep.memory_needed(mix.frames, 2);
+  EXPECT_EQ(sep.memory_needed(mix.frames * 10, 2), needed);
+  opt.chunk_windows = 4;
+  EXPECT_GT(fixture_separator({"guitar"}, 2, opt).memory_needed(mix.frames, 2), needed);
+  opt.chunk_windows = 2;
+
+  opt.memory_limit_bytes = needed;
+  EXPECT_EQ(fixture_separator({"guitar"}, 2, opt).separate(mix).size(), 2u);
+  opt.memory_limit_bytes = needed - 1;
+  Separator tight = fixture_separator({"guitar"}, 2, opt);
+  bool read = false;
+  Separator::MixReader reader;
+  reader.sample_rate = mix.sample_rate;
+  reader.channels = mix.channels;
+  reader.frames = mix.frames;
+  reader.read = [&](float*, std::int64_t) { read = true; };
+  try {
+    tight.separate(reader, [](int, const float*, std::int64_t, std::int64_t) {});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    for (const char* word : {"--chunk-windows 2", "--wiener-win-len 20", "--context-frames 8", "available"})
+      EXPECT_NE(what.find(word), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+  EXPECT_FALSE(read) << "the mix was read before the memory was checked";
+  // the whole signal at once (--wiener-win-len 0) is said as such
+  opt.wiener_win_len = 0;
+  opt.memory_limit_bytes = 1;
+  try {
+    fixture_separator({"guitar"}, 2, opt).separate(mix);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--wiener-win-len: 0 filters the whole file at once"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(SeparateFile, ResamplesKeepsLengthAndChannels) {
   const fs::path dir = test::temp_dir("separate-file");
   // three channels at 11025 Hz in; two channels at 11025 Hz of the same length out
