@@ -1,9 +1,10 @@
 // CPU reference throughput: STFT/ISTFT and the Open-Unmix forward on 30 s of stereo audio at 44.1 kHz,
-// plus one training step. Run: build/bench/unmix_bench_cpu [--benchmark_filter=...]
+// plus one training step and its non-finite check. Run: build/bench/unmix_bench_cpu [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
 #include <random>
 
+#include "unmix/cpu/non_finite.h"
 #include "unmix/stft.h"
 #include "unmix/umx_cpu.h"
 
@@ -116,6 +117,21 @@ void BM_UmxTrainStep(benchmark::State& state) {
                                                 benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_UmxTrainStep)->Args({2, 6})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The trainer's per-step check: NaN/Inf scans of the default model's parameters and gradients after Adam.
+void BM_NonFiniteScanPerStep(benchmark::State& state) {
+  ModelConfig config;
+  UmxWeights w(config);
+  w.init_random(1);
+  const auto grads = noise(w.table.trainable_size(), 5);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(cpu::count_non_finite(w.values.data(), w.values.size()) +
+                             cpu::count_non_finite(grads.data(), grads.size()));
+  const double bytes = static_cast<double>((w.values.size() + grads.size()) * sizeof(float));
+  state.counters["bytes/s"] =
+      benchmark::Counter(bytes * iters(state), benchmark::Counter::kIsRate, benchmark::Counter::kIs1024);
+}
+BENCHMARK(BM_NonFiniteScanPerStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

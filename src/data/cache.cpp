@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "unmix/cpu/non_finite.h"
 #include "unmix/error.h"
 #include "unmix/safetensors.h"
 
@@ -188,6 +189,28 @@ class MappedFile {
   MappedRange* range_ = nullptr;
 };
 
+// A cache written before preprocess checked its samples (or damaged since) may hold NaN or infinite ones,
+// which would make training diverge at the track's first excerpt: one pass over the mapped samples at open
+// refuses it by name. int16 samples are always finite; only their scale needs looking at.
+void check_finite_samples(const MappedFile& map, const fs::path& dir, const std::string& file,
+                          const CachedTrack& track, float scale, int channels, SampleType type) {
+  const std::string rebuild = ": the cache was written by an older preprocess or damaged; rebuild the track: remove " +
+                              (dir / "tracks" / (track.id + ".json")).string() +
+                              " and rerun preprocess (which leaves a track with such samples out by name)";
+  if (type == SampleType::Int16) {
+    if (!std::isfinite(scale) || scale < 0)
+      fail(dir / "index.json", "track '" + track.id + "' has the sample scale " + std::to_string(scale) + rebuild);
+    return;
+  }
+  const auto* samples = static_cast<const float*>(map.data());
+  const std::size_t count = static_cast<std::size_t>(track.frames) * static_cast<std::size_t>(channels);
+  if (cpu::count_non_finite(samples, count) == 0) return;
+  const std::size_t at = static_cast<std::size_t>(
+      std::find_if(samples, samples + count, [](float v) { return !std::isfinite(v); }) - samples);
+  fail(dir / file, "track '" + track.id + "' holds a NaN or infinite sample (frame " + std::to_string(at / channels) +
+                       ", channel " + std::to_string(at % channels) + ")" + rebuild);
+}
+
 }  // namespace
 
 struct Cache::Impl {
@@ -259,6 +282,10 @@ Cache Cache::open(const fs::path& dir) {
       const std::size_t bytes = static_cast<std::size_t>(ct.frames) * bytes_per_frame;
       impl->target_maps.push_back(std::make_unique<MappedFile>(dir / ct.target_file, bytes));
       impl->interferer_maps.push_back(std::make_unique<MappedFile>(dir / ct.interferer_file, bytes));
+      check_finite_samples(*impl->target_maps.back(), dir, ct.target_file, ct, ct.target_scale, impl->channels,
+                           impl->sample_type);
+      check_finite_samples(*impl->interferer_maps.back(), dir, ct.interferer_file, ct, ct.interferer_scale,
+                           impl->channels, impl->sample_type);
       impl->tracks.push_back(std::move(ct));
     }
     if (j.contains("statistics") && j["statistics"].is_string()) {

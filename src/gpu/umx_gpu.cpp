@@ -69,6 +69,8 @@ struct UmxGpu::Impl {
   DeviceBuffer<float> bn_mean[3], bn_inv_std[3];
   DeviceBuffer<float> d_big_a, d_big_b, d_h_a, d_h_b, d_tanh, d_lstm, d_lstm_in, d_x_in, coefficients;
   DeviceBuffer<double> partials, loss;
+  DeviceBuffer<unsigned long long> non_finite;  // train_step's counts: [0] parameters, [1] gradients
+  UmxGpu::NonFiniteCounts last_non_finite;
   DeviceBuffer<unsigned char> cudnn_workspace;
   DeviceBuffer<std::int32_t> seq_lengths;
   DeviceBuffer<Complex> mix_spectrum, target_spectrum;
@@ -414,16 +416,36 @@ double UmxGpu::train_step(const float* mix_audio, const float* target_audio, int
   zero_grads();
   forward_spectrum(m.mix_spectrum.data(), frames, batch, Mode::Train, m.step_out.data());
   const float share = parallel ? parallel->loss_share : 1.f;
-  const double loss =
-      mse_loss(m.step_out.data(), m.target_magnitude.data(), spectrum_size, m.step_d_out.data(), share) * share;
+  // mse_loss()'s kernels without its wait: the loss comes back at the end of the step, with the counts.
+  m.partials.reserve(std::max(m.partials.size(), mse_partials_size(spectrum_size)));
+  launch_mse_loss(m.step_out.data(), m.target_magnitude.data(), spectrum_size, m.partials.data(), m.loss.data(),
+                  m.stream);
+  launch_mse_loss_backward(m.step_out.data(), m.target_magnitude.data(), spectrum_size, share, m.step_d_out.data(),
+                           m.stream);
   backward(m.step_d_out.data());
   if (parallel && parallel->sum_gradients) {
     Range r("gradient all-reduce");
     parallel->sum_gradients(m.grads.data(), m.table.trainable_size(), m.stream);
   }
   adam_step(options);
-  return loss;
+  {
+    // Read-only: what the step wrote, so a non-finite weight stops training at this step.
+    Range r("non-finite check");
+    m.non_finite.reserve(2);
+    m.non_finite.zero(m.stream);
+    launch_count_non_finite(m.params.data(), m.table.total_size(), m.non_finite.data(), m.stream);
+    launch_count_non_finite(m.grads.data(), m.table.trainable_size(), m.non_finite.data() + 1, m.stream);
+  }
+  double device_loss = 0;
+  unsigned long long counts[2] = {0, 0};
+  UNMIX_CUDA(cudaMemcpyAsync(&device_loss, m.loss.data(), sizeof(double), cudaMemcpyDeviceToHost, m.stream));
+  UNMIX_CUDA(cudaMemcpyAsync(counts, m.non_finite.data(), sizeof counts, cudaMemcpyDeviceToHost, m.stream));
+  UNMIX_CUDA(cudaStreamSynchronize(m.stream));
+  m.last_non_finite = {counts[0], counts[1]};
+  return device_loss * share;
 }
+
+UmxGpu::NonFiniteCounts UmxGpu::last_step_non_finite() const { return impl_->last_non_finite; }
 
 std::vector<float> UmxGpu::download_grads() const {
   impl_->require_training("download_grads");

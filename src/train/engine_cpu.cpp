@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "chunks.h"
+#include "unmix/cpu/non_finite.h"
 #include "unmix/error.h"
 #include "unmix/stft.h"
 #include "unmix/train/engine.h"
@@ -27,7 +28,7 @@ class CpuEngine final : public TrainEngine {
   std::string description() const override { return "cpu"; }
   bool is_gpu() const override { return false; }
 
-  double train_step(const data::Batch& batch, const cpu::AdamOptions& options) override {
+  StepResult train_step(const data::Batch& batch, const cpu::AdamOptions& options) override {
     check_channels(batch);
     const int frames = stft_.frames(batch.samples, false);
     if (frames < 1) fail("training", "excerpts are shorter than one STFT frame (raise --seq-dur)");
@@ -40,8 +41,13 @@ class CpuEngine final : public TrainEngine {
                         [c](std::span<double> v) { c->sum(v, "batchnorm statistics"); },
                         [c](std::span<float> v) { c->sum(v, "gradient sum"); }});
     }
-    return unmix::train_step(model_, mix_.data(), target_.data(), frames, batch.batch_size, grads_, adam_, options,
-                             scratch_);
+    StepResult result;
+    result.loss = unmix::train_step(model_, mix_.data(), target_.data(), frames, batch.batch_size, grads_, adam_,
+                                    options, scratch_);
+    // Read-only scans of what the step wrote (a few ms for the default model, next to a step of seconds).
+    result.non_finite_parameters = cpu::count_non_finite(weights_.values.data(), weights_.values.size());
+    result.non_finite_gradients = cpu::count_non_finite(grads_.data(), weights_.table.trainable_size());
+    return result;
   }
 
   ValidationSum validate(const data::Batch& track, int chunk_frames) override {

@@ -49,7 +49,7 @@ class GpuEngine final : public TrainEngine {
   bool is_gpu() const override { return true; }
   std::shared_ptr<data::HostAllocator> host_allocator() const override { return allocator_; }
 
-  double train_step(const data::Batch& batch, const cpu::AdamOptions& options) override {
+  StepResult train_step(const data::Batch& batch, const cpu::AdamOptions& options) override {
     check_channels(batch);
     const std::size_t values = static_cast<std::size_t>(batch.batch_size) * batch.channels * batch.samples;
     mix_.reserve(values);
@@ -57,16 +57,25 @@ class GpuEngine final : public TrainEngine {
     UNMIX_CUDA(cudaMemcpyAsync(mix_.data(), batch.mix, values * sizeof(float), cudaMemcpyHostToDevice, model_.stream()));
     UNMIX_CUDA(
         cudaMemcpyAsync(target_.data(), batch.target, values * sizeof(float), cudaMemcpyHostToDevice, model_.stream()));
-    // Synchronous (the loss comes back): the loader may refill the host buffers once this returns.
-    if (!ranks_) return model_.train_step(mix_.data(), target_.data(), batch.batch_size, batch.samples, options);
-    gpu::DataParallelStep parallel;
-    parallel.loss_share = static_cast<float>(batch.batch_size) / static_cast<float>(batch.global_batch_size);
-    parallel.sum_gradients = [this](float* grads, std::size_t count, cudaStream_t stream) {
-      gradients_->sum(grads, count, stream);
-    };
-    double loss = model_.train_step(mix_.data(), target_.data(), batch.batch_size, batch.samples, options, &parallel);
-    ranks_->sum(std::span<double>(&loss, 1), "training loss");
-    return loss;
+    // Synchronous (the loss and the non-finite counts come back): the loader may refill the host buffers once
+    // this returns.
+    StepResult result;
+    if (!ranks_) {
+      result.loss = model_.train_step(mix_.data(), target_.data(), batch.batch_size, batch.samples, options);
+    } else {
+      gpu::DataParallelStep parallel;
+      parallel.loss_share = static_cast<float>(batch.batch_size) / static_cast<float>(batch.global_batch_size);
+      parallel.sum_gradients = [this](float* grads, std::size_t count, cudaStream_t stream) {
+        gradients_->sum(grads, count, stream);
+      };
+      result.loss =
+          model_.train_step(mix_.data(), target_.data(), batch.batch_size, batch.samples, options, &parallel);
+      ranks_->sum(std::span<double>(&result.loss, 1), "training loss");
+    }
+    const gpu::UmxGpu::NonFiniteCounts counts = model_.last_step_non_finite();
+    result.non_finite_parameters = counts.parameters;
+    result.non_finite_gradients = counts.gradients;
+    return result;
   }
 
   ValidationSum validate(const data::Batch& track, int chunk_frames) override {

@@ -236,6 +236,8 @@ class Trainer {
   // The engine's weights and Adam moments into weights_ / adam_; names what is not finite (empty: all are).
   std::string read_checked_state();
   std::string save_state();                           // engine -> checkpoint, unless read_checked_state objects
+  // After every step: names a non-finite parameter or gradient the step left on any rank (empty: none).
+  std::string non_finite_after(const StepResult& step);
   bool stop_everywhere(const char* where);             // the stop flag of any rank
   void average_running_statistics();                   // GPU ranks
   TrainResult finish(Outcome outcome, std::string message);
@@ -393,6 +395,20 @@ std::string Trainer::read_checked_state() {
   return {};
 }
 
+std::string Trainer::non_finite_after(const StepResult& step) {
+  // A huge step can make weights non-finite while the step's loss (computed before the update) and even the
+  // next ones still look finite: the engine's scan stops the run at the step that did it. Collective, so
+  // every rank stops at the same step.
+  const bool here = step.non_finite_parameters > 0 || step.non_finite_gradients > 0;
+  if (!comm_->any(here, "non-finite check")) return {};
+  if (step.non_finite_parameters > 0) {
+    // The rare path: download the state to name the first bad parameter.
+    const std::string named = read_checked_state();
+    return named.rfind("parameter", 0) == 0 ? named : "a parameter";
+  }
+  return here ? "a gradient" : "a parameter or gradient of another rank";
+}
+
 std::string Trainer::save_state() {
   if (std::string bad = read_checked_state(); !bad.empty()) return bad;  // never checkpoint a NaN
   has_checkpoint_ = true;
@@ -499,11 +515,13 @@ TrainResult Trainer::run() {
         std::optional<data::BatchLease> batch = loader->next();
         wait += seconds_since(wait_start);
         if (!batch) fail("loader", "ended before the epoch's last batch");
-        const double loss = engine_->train_step(**batch, adam_options);
+        const StepResult step = engine_->train_step(**batch, adam_options);
+        const double loss = step.loss;
         batch.reset();
         state_.steps += 1;
         state_.batches_done += 1;
         if (!std::isfinite(loss)) return diverged("the training loss", epoch, state_.batches_done);
+        if (std::string bad = non_finite_after(step); !bad.empty()) return diverged(bad, epoch, state_.batches_done);
         state_.partial_loss_sum += loss;
         state_.partial_train_seconds = train_before + seconds_since(start);
         state_.partial_wait_seconds = wait_before + wait;

@@ -1,8 +1,10 @@
 // Preprocessing into the training cache: contents equal the reader's, statistics equal a direct
-// computation, resume/rebuild, interruption, strict mode, int16 and damaged caches.
+// computation, resume/rebuild, interruption, strict mode, int16, damaged caches and non-finite samples.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
+#include <sstream>
 
 #include "test_dataset_corpus.h"
 #include "test_support.h"
@@ -211,4 +213,60 @@ TEST(Cache, DamagedFilesAreReportedByName) {
   }
   std::ofstream(c.cache / "index.json", std::ios::trunc) << "{\"format\": \"unmix-cache\"";
   EXPECT_THROW(Cache::open(c.cache), Error);
+}
+
+// A cache from before preprocess checked samples may hold a NaN: open refuses it naming the file and the
+// track, and the advice it gives (remove the track's record, rerun preprocess) rebuilds a usable cache.
+TEST(Cache, NonFiniteSamplesOfAnOlderCacheAreRefusedByTrack) {
+  CacheCorpus c;
+  preprocess(c.manifest, c.root, c.cache, c.options());
+  const CachedTrack track = Cache::open(c.cache).tracks()[2];
+  const fs::path victim = c.cache / track.interferer_file;
+  const std::int64_t frame = track.frames / 2;
+  {
+    std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>((frame * 2 + 1) * sizeof(float)));  // right channel
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    f.write(reinterpret_cast<const char*>(&nan), sizeof nan);
+  }
+  std::string message;
+  try {
+    Cache::open(c.cache);
+    FAIL() << "a cache with a NaN sample was accepted";
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message.rfind(victim.string() + ": track '" + track.id + "' holds a NaN or infinite sample (frame " +
+                              std::to_string(frame) + ", channel 1)",
+                          0),
+            0u)
+      << message;
+  EXPECT_NE(message.find("rerun preprocess"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  fs::remove(c.cache / "tracks" / (track.id + ".json"));
+  const PreprocessReport rebuilt = preprocess(c.manifest, c.root, c.cache, c.options());
+  EXPECT_EQ(rebuilt.written, 1u);
+  EXPECT_NO_THROW(Cache::open(c.cache));
+
+  // int16 samples cannot be NaN, but a scale can be out of float's range
+  const fs::path small_dir = test::temp_dir("cache-int16-scale");
+  PreprocessOptions o = c.options();
+  o.sample_type = SampleType::Int16;
+  o.statistics = false;
+  preprocess(c.manifest, c.root, small_dir, o);
+  std::ostringstream text;
+  text << std::ifstream(small_dir / "index.json").rdbuf();
+  std::string index = text.str();
+  const std::size_t at = index.find("\"scale\":");
+  ASSERT_NE(at, std::string::npos);
+  index.replace(at, index.find_first_of(",}", at) - at, "\"scale\": 1e39");
+  std::ofstream(small_dir / "index.json", std::ios::trunc) << index;
+  try {
+    Cache::open(small_dir);
+    FAIL() << "an infinite int16 scale was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("index.json: track '"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("sample scale inf"), std::string::npos) << e.what();
+  }
+  fs::remove_all(small_dir);
 }

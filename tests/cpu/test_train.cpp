@@ -212,6 +212,47 @@ TEST_F(TrainTest, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(kept.state.history.size(), 1u);
 }
 
+// A step far too large leaves non-finite weights while the losses still look finite (before this check, both
+// runs below went on to the end of the epoch): the run stops at the step that made them, names the
+// parameter, and keeps the last good checkpoint byte for byte.
+TEST_F(TrainTest, NonFiniteWeightsStopTheRunAtTheStepThatMadeThem) {
+  // 1e39: Adam's step size lr / (1 - beta1^t) no longer fits a float, so the first step makes every updated
+  // weight infinite or NaN. 1e30: the weights grow past float's range within a few steps.
+  for (const double lr : {1e39, 1e30}) {
+    SCOPED_TRACE("lr " + std::to_string(lr));
+    TrainConfig config = small_config(lr > 1e35 ? "blown-at-once" : "blown-soon");
+    config.epochs = 1;
+    ASSERT_EQ(run(config).outcome, Outcome::Finished);
+    // --lr cannot change on resume, so the checkpoint's learning rate is raised by hand
+    const fs::path file = checkpoint_path(config.output);
+    Checkpoint good = load_checkpoint(file);
+    good.state.lr = good.state.config.lr = lr;
+    save_checkpoint(file, good.state, good.weights, good.adam);
+    const std::string kept = read_text(file);
+    std::vector<std::int64_t> steps;
+    TrainerHooks hooks;
+    hooks.after_step = [&](std::int64_t step) { steps.push_back(step); };
+    TrainConfig more;
+    more.epochs = 2;
+    const TrainResult result = run(more, hooks, config.output, {"epochs"});
+    ASSERT_EQ(result.outcome, Outcome::Diverged) << result.message;
+    EXPECT_EQ(result.message.rfind("parameter '", 0), 0u) << result.message;
+    EXPECT_NE(result.message.find("checkpoint.safetensors (epoch 1)"), std::string::npos) << result.message;
+    // epoch 2 is steps 5 to 8; the step that diverged never counts as done
+    const std::int64_t batch = result.steps - 4;
+    EXPECT_NE(result.message.find("is not finite at epoch 2, batch " + std::to_string(batch) + " (step " +
+                                  std::to_string(result.steps) + ","),
+              std::string::npos)
+        << result.message;
+    if (lr > 1e35) {
+      EXPECT_EQ(batch, 1);
+    }
+    EXPECT_LT(batch, 4) << "stopped at the end of the epoch, not at the step";
+    EXPECT_EQ(static_cast<std::int64_t>(steps.size()), batch - 1);
+    EXPECT_EQ(read_text(file), kept);
+  }
+}
+
 TEST_F(TrainTest, RefusesToOverwriteARunAndToChangeItsSettingsOnResume) {
   TrainConfig config = small_config("guarded");
   config.epochs = 1;

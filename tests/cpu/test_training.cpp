@@ -1,11 +1,15 @@
-// Training-mode behaviour of the CPU reference: dropout statistics, Adam's formula, mode switches, and a
-// short optimisation that must reduce the loss.
+// Training-mode behaviour of the CPU reference: dropout statistics, Adam's formula, mode switches, a short
+// optimisation that must reduce the loss, and the per-step count of non-finite parameters and gradients.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <limits>
 
 #include "test_support.h"
 #include "unmix/cpu/adam.h"
+#include "unmix/cpu/non_finite.h"
+#include "unmix/train/engine.h"
 #include "unmix/umx_cpu.h"
 
 using namespace unmix;
@@ -144,4 +148,61 @@ TEST(UmxCpuLayout, FrameMajorRoundTrip) {
   EXPECT_EQ(back, x);
   // element (b=1, c=0, f=2, t=1) lands at [t][b][c][f]
   EXPECT_EQ(tbcf[((1 * batch + 1) * channels + 0) * bins + 2], x[((1 * channels + 0) * bins + 2) * frames + 1]);
+}
+
+TEST(NonFinite, CountsNaNAndInfinitiesAndNothingElse) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::vector<float> v = test::random_vector<float>(100003, 8, -1e38, 1e38);
+  EXPECT_EQ(cpu::count_non_finite(v.data(), v.size()), 0u);
+  EXPECT_EQ(cpu::count_non_finite(v.data(), 0), 0u);
+  // the edges of the finite range stay finite
+  v[1] = std::numeric_limits<float>::max();
+  v[2] = -std::numeric_limits<float>::max();
+  v[3] = std::numeric_limits<float>::denorm_min();
+  v[4] = -0.f;
+  EXPECT_EQ(cpu::count_non_finite(v.data(), v.size()), 0u);
+  v[0] = nan;
+  v[500] = inf;
+  v[77777] = -inf;
+  v[v.size() - 1] = std::bit_cast<float>(0x7f800001u);  // NaN with the smallest mantissa
+  v[v.size() - 2] = std::bit_cast<float>(0xffffffffu);  // negative NaN
+  EXPECT_EQ(cpu::count_non_finite(v.data(), v.size()), 5u);
+  EXPECT_EQ(cpu::count_non_finite(v.data() + 1, 499), 0u);
+  EXPECT_EQ(cpu::count_non_finite(v.data() + 1, 500), 1u);
+}
+
+// A learning rate past float's range makes Adam's step size infinite: the step's own loss (computed before
+// the update) is finite, every trainable parameter is not, the running statistics still are; the next step's
+// gradients come from those parameters.
+TEST(CpuTrainEngine, ReportsTheNonFiniteParametersAndGradientsOfEachStep) {
+  const ModelConfig config = tiny_config();
+  UmxWeights w(config);
+  w.init_random(10);
+  cpu::AdamState adam;
+  adam.reset(w.table.trainable_size());
+  auto engine = train::make_cpu_engine(config, {});
+  engine->write_state(w, adam);
+  const int batch = 2;
+  const std::int64_t samples = 64 + 16 * 9;
+  const auto mix = test::random_vector<float>(static_cast<std::size_t>(batch) * 2 * samples, 11, -0.5, 0.5);
+  auto target = mix;
+  for (auto& x : target) x *= 0.3f;
+  data::Batch b;
+  b.batch_size = batch;
+  b.channels = 2;
+  b.samples = samples;
+  b.mix = mix.data();
+  b.target = target.data();
+  cpu::AdamOptions normal;
+  const train::StepResult fine = engine->train_step(b, normal);
+  EXPECT_EQ(fine.non_finite_parameters, 0u);
+  EXPECT_EQ(fine.non_finite_gradients, 0u);
+  cpu::AdamOptions huge;
+  huge.lr = 1e39;
+  const train::StepResult blown = engine->train_step(b, huge);
+  EXPECT_TRUE(std::isfinite(blown.loss)) << blown.loss;
+  EXPECT_EQ(blown.non_finite_parameters, w.table.trainable_size());
+  EXPECT_EQ(blown.non_finite_gradients, 0u);
+  const train::StepResult after = engine->train_step(b, normal);
+  EXPECT_GT(after.non_finite_gradients, 0u);
 }

@@ -3,8 +3,10 @@
 // (cuFFT vs KISS FFT); the cuDNN BiLSTM <= 1e-4.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <complex>
+#include <limits>
 
 #include "../../src/gpu/library_check.h"
 #include "../../src/gpu/lstm_cudnn.h"
@@ -12,6 +14,7 @@
 #include "test_support.h"
 #include "unmix/cpu/adam.h"
 #include "unmix/cpu/layers.h"
+#include "unmix/cpu/non_finite.h"
 #include "unmix/gpu/kernels.h"
 #include "unmix/gpu/stft_gpu.h"
 #include "unmix/stft.h"
@@ -320,6 +323,32 @@ TEST(GpuOps, AdamMatchesCpu) {
   expect_close(d_params.download(kStream), params, kFloatBound, "adam params after 5 steps");
   expect_close(m.download(kStream), state.exp_avg, kFloatBound, "adam first moment");
   expect_close(v.download(kStream), state.exp_avg_sq, kFloatBound, "adam second moment");
+}
+
+TEST(GpuOps, CountNonFiniteMatchesCpu) {
+  UNMIX_REQUIRE_GPU();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::uint64_t seed = 81;
+  // sizes: empty, below one block, odd, and more than the grid covers in one pass
+  for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{255}, std::size_t{100003},
+                            std::size_t{3000017}}) {
+    auto values = random_vector<float>(count, seed++, -1e30, 1e30);
+    // planted: NaN (quiet and signalling-pattern), both infinities, and the largest finite float left alone
+    for (std::size_t i = 0; i < count; i += 997) values[i] = (i / 997) % 3 == 0 ? nan : (i / 997) % 3 == 1 ? inf : -inf;
+    if (count > 10) {
+      values[count - 1] = std::bit_cast<float>(0x7f800001u);  // NaN with the smallest mantissa
+      values[count - 2] = std::numeric_limits<float>::max();
+      values[count - 3] = std::numeric_limits<float>::denorm_min();
+    }
+    const std::size_t expected = cpu::count_non_finite(values.data(), count);
+    auto d_values = to_device(values, kStream);
+    gpu::DeviceBuffer<unsigned long long> counter(1);
+    counter.zero(kStream);
+    gpu::launch_count_non_finite(d_values.data(), count, counter.data(), kStream);
+    gpu::launch_count_non_finite(d_values.data(), count, counter.data(), kStream);  // adds on
+    EXPECT_EQ(counter.download(kStream)[0], 2 * expected) << count << " values";
+    EXPECT_EQ(expected, count == 0 ? 0 : (count + 996) / 997 + (count > 10 ? 1 : 0)) << count << " values";
+  }
 }
 
 TEST(GpuOps, CopySegmentsRoundTrip) {

@@ -62,9 +62,12 @@ TEST(GpuTrainEngine, StepsAndValidationMatchTheCpuEngine) {
   adam_options.lr = 1e-3;
   adam_options.weight_decay = 1e-5;
   for (int step = 0; step < 3; ++step) {
-    const double cpu_loss = cpu_engine->train_step(make_batch(batch, samples, mix, target), adam_options);
-    const double gpu_loss = gpu_engine->train_step(make_batch(batch, samples, mix, target), adam_options);
+    const StepResult cpu_step = cpu_engine->train_step(make_batch(batch, samples, mix, target), adam_options);
+    const StepResult gpu_step = gpu_engine->train_step(make_batch(batch, samples, mix, target), adam_options);
+    const double cpu_loss = cpu_step.loss, gpu_loss = gpu_step.loss;
     EXPECT_LT(std::abs(gpu_loss - cpu_loss) / cpu_loss, 1e-3) << "step " << step << ": " << gpu_loss << " vs " << cpu_loss;
+    EXPECT_EQ(gpu_step.non_finite_parameters, 0u);
+    EXPECT_EQ(gpu_step.non_finite_gradients, 0u);
   }
   UmxWeights cpu_w(config), gpu_w(config);
   cpu::AdamState cpu_adam, gpu_adam;
@@ -85,6 +88,41 @@ TEST(GpuTrainEngine, StepsAndValidationMatchTheCpuEngine) {
     EXPECT_EQ(g.count, c.count);
     EXPECT_LT(std::abs(g.squared_error - c.squared_error) / c.squared_error, 1e-4) << "chunk " << chunk;
   }
+}
+
+// A learning rate past float's range makes Adam's step size infinite: the step's own loss is finite, every
+// trainable parameter is not, and the running statistics and gradients still are. Both engines must count so.
+TEST(GpuTrainEngine, ReportsTheNonFiniteParametersAStepLeavesAsTheCpuEngineDoes) {
+  UNMIX_REQUIRE_GPU();
+  const ModelConfig config = small_model();
+  UmxWeights w(config);
+  w.init_synthetic(13);
+  cpu::AdamState adam;
+  adam.reset(w.table.trainable_size());
+  auto cpu_engine = make_cpu_engine(config, {});
+  auto gpu_engine = make_gpu_engine(config, {});
+  cpu_engine->write_state(w, adam);
+  gpu_engine->write_state(w, adam);
+  const int batch = 2;
+  const std::int64_t samples = 256 + 64 * 12;
+  const auto mix = random_vector<float>(static_cast<std::size_t>(batch) * 2 * samples, 6, -0.5, 0.5);
+  auto target = mix;
+  for (auto& v : target) v *= 0.3f;
+  cpu::AdamOptions huge;
+  huge.lr = 1e39;
+  const StepResult c = cpu_engine->train_step(make_batch(batch, samples, mix, target), huge);
+  const StepResult g = gpu_engine->train_step(make_batch(batch, samples, mix, target), huge);
+  EXPECT_TRUE(std::isfinite(c.loss) && std::isfinite(g.loss)) << c.loss << " " << g.loss;
+  EXPECT_EQ(c.non_finite_parameters, w.table.trainable_size());
+  EXPECT_EQ(g.non_finite_parameters, c.non_finite_parameters);
+  EXPECT_EQ(c.non_finite_gradients, 0u);
+  EXPECT_EQ(g.non_finite_gradients, 0u);
+  // the next step's gradients come from those parameters
+  cpu::AdamOptions normal;
+  const StepResult g2 = gpu_engine->train_step(make_batch(batch, samples, mix, target), normal);
+  const StepResult c2 = cpu_engine->train_step(make_batch(batch, samples, mix, target), normal);
+  EXPECT_GT(c2.non_finite_gradients, 0u);
+  EXPECT_GT(g2.non_finite_gradients, 0u);
 }
 
 TEST(GpuTrainEngine, StateRoundTripsThroughTheDevice) {

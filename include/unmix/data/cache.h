@@ -51,7 +51,9 @@ void write_cache_statistics(const std::filesystem::path& file, const CacheStatis
 class Cache {
  public:
   // Reads index.json and memory-maps every track file (read-only). Throws unmix::Error naming the file for
-  // a missing index, a track file of the wrong size, or an index that does not parse.
+  // a missing index, a track file of the wrong size, or an index that does not parse, and naming the file
+  // and the track for a NaN or infinite sample (one pass over the float32 samples; an older preprocess did
+  // not check them).
   static Cache open(const std::filesystem::path& dir);
   Cache(Cache&&) noexcept;
   Cache& operator=(Cache&&) noexcept;

@@ -100,6 +100,11 @@ void launch_adam(float* params, const float* grads, float* exp_avg, float* exp_a
                  std::int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
                  cudaStream_t stream);
 
+// ---- NaN/Inf count (twin: cpu::count_non_finite): adds how many of values[0, count) are NaN or infinite to
+// *counter (device), which the caller zeroes. One atomic per block; the sum does not depend on the order.
+void launch_count_non_finite(const float* values, std::size_t count, unsigned long long* counter,
+                             cudaStream_t stream);
+
 // ---- Copies between the flat parameter buffer and cuDNN's weight space.
 struct CopySegment {
   std::int64_t src, dst, count;  // element offsets

@@ -75,6 +75,12 @@ class UmxGpu {
   // global batch's loss; the caller adds the shares).
   double train_step(const float* mix_audio, const float* target_audio, int batch, std::int64_t samples,
                     const cpu::AdamOptions& options, const DataParallelStep* parallel = nullptr);
+  // How many NaN/Inf values the last train_step left in the parameters (running statistics included) and in
+  // the gradients it applied: counted on the device after Adam, read back with the loss in the step's one wait.
+  struct NonFiniteCounts {
+    std::uint64_t parameters = 0, gradients = 0;
+  };
+  NonFiniteCounts last_step_non_finite() const;
 
   float* params();
   float* grads();

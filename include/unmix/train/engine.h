@@ -28,6 +28,13 @@ struct DropoutState {
   std::string state;
 };
 
+// What one training step returns: its loss, and how many NaN/Inf values it left in the parameters (running
+// statistics included) and in the gradients it applied, from a read-only scan after Adam.
+struct StepResult {
+  double loss = 0;
+  std::uint64_t non_finite_parameters = 0, non_finite_gradients = 0;
+};
+
 struct EngineOptions {
   std::string device = "auto";  // auto | cpu | cuda
   bool tf32 = false;            // GPU only
@@ -49,9 +56,10 @@ class TrainEngine {
   virtual std::shared_ptr<data::HostAllocator> host_allocator() const { return data::default_host_allocator(); }
 
   // One step of openunmix's train(): STFT, forward (train mode), MSE against the target magnitude,
-  // backward, Adam. Returns the loss (not finite: the model is no longer usable); with ranks, the global
-  // batch's, the same on every rank.
-  virtual double train_step(const data::Batch& batch, const cpu::AdamOptions& options) = 0;
+  // backward, Adam. Returns the loss (not finite: the model is no longer usable; with ranks, the global
+  // batch's, the same on every rank) and the non-finite counts of this rank's parameters and gradients
+  // (any: the model is no longer usable either, though the loss may still look finite).
+  virtual StepResult train_step(const data::Batch& batch, const cpu::AdamOptions& options) = 0;
   // One whole track (batch of 1) in eval mode, in chunks of chunk_frames STFT frames (<= 0: one piece).
   virtual ValidationSum validate(const data::Batch& track, int chunk_frames) = 0;
 
