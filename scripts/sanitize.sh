@@ -4,6 +4,7 @@
 # error, a leak or undefined behaviour in any test or in any command a test runs fails the run. Device code
 # is built as usual (the sanitizers see the host side); benchmarks, GPU tests and MPI are left out to keep
 # it lean: the main suite (scripts/test.sh) covers those.
+# Third-party findings only are exempt (CMakePresets.json "sanitize" test preset, scripts/lsan-suppressions.txt).
 #   scripts/sanitize.sh                 # CI
 #   scripts/sanitize.sh -R reliability  # by hand: ctest's arguments select tests
 set -euo pipefail

@@ -2,6 +2,7 @@
 // synchronous worker and the block loop.
 #include "unmix/fx/lv2.h"
 
+#include <dlfcn.h>
 #include <lilv/lilv.h>
 #include <lv2/atom/atom.h>
 #include <lv2/buf-size/buf-size.h>
@@ -551,6 +552,20 @@ struct Lv2Plugin::Impl {
   }
 };
 
+namespace {
+// A plugin's shared library stays loaded for the life of the process once instantiated: several plugins
+// keep static data (tables, allocations made at first use) that would be lost and re-made on every
+// unload and reload, and memory reachable only from an unloaded library reads as leaked to LeakSanitizer.
+// RTLD_NOLOAD only marks the library lilv already loaded; the extra reference is dropped again.
+void keep_library_loaded(const LilvPlugin* plugin) {
+  const LilvNode* library = lilv_plugin_get_library_uri(plugin);
+  char* path = library ? lilv_file_uri_parse(lilv_node_as_uri(library), nullptr) : nullptr;
+  if (!path) return;
+  if (void* handle = ::dlopen(path, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE)) ::dlclose(handle);
+  lilv_free(path);
+}
+}  // namespace
+
 Lv2Plugin::Lv2Plugin(std::string_view uri, double sample_rate, int block) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.uri = std::string(uri);
@@ -582,6 +597,7 @@ Lv2Plugin::Lv2Plugin(std::string_view uri, double sample_rate, int block) : impl
   FlushDenormals mode;  // gx_cabinet and others set FTZ in instantiate: keep it out of the caller's thread
   m.instance = lilv_plugin_instantiate(plugin, sample_rate, m.feature_list.data());
   if (!m.instance) fail(m.where, "instantiation failed" + m.log_suffix());
+  keep_library_loaded(plugin);
   m.worker = static_cast<const LV2_Worker_Interface*>(lilv_instance_get_extension_data(m.instance, LV2_WORKER__interface));
   m.connect_ports();
   lilv_instance_activate(m.instance);
