@@ -91,6 +91,13 @@ struct UmxGpu::Impl {
     if (!training()) fail("gpu model", std::string(what) + " needs a model made for training (GpuOptions::purpose)");
   }
 
+  // The loss into `loss` (on the device) and its gradient into d_out, queued on the stream without a wait.
+  void queue_mse_loss(const float* out, const float* target, std::size_t count, float* d_out, float scale) {
+    partials.reserve(std::max(partials.size(), mse_partials_size(count)));
+    launch_mse_loss(out, target, count, partials.data(), loss.data(), stream);
+    launch_mse_loss_backward(out, target, count, scale, d_out, stream);
+  }
+
   // Where each activation lives: inference applies BatchNorm in place and alternates two LSTM outputs.
   float* tanh_activation() { return training() ? tanh_out.data() : fc1_out.data(); }
   float* relu_activation() { return training() ? relu_out.data() : fc2_out.data(); }
@@ -375,9 +382,7 @@ void UmxGpu::backward(const float* d_out) { impl_->backward(d_out); }
 double UmxGpu::mse_loss(const float* out, const float* target, std::size_t count, float* d_out, float scale) {
   auto& m = *impl_;
   m.require_training("mse_loss");
-  m.partials.reserve(std::max(m.partials.size(), mse_partials_size(count)));
-  launch_mse_loss(out, target, count, m.partials.data(), m.loss.data(), m.stream);
-  launch_mse_loss_backward(out, target, count, scale, d_out, m.stream);
+  m.queue_mse_loss(out, target, count, d_out, scale);
   double loss = 0;
   UNMIX_CUDA(cudaMemcpyAsync(&loss, m.loss.data(), sizeof(double), cudaMemcpyDeviceToHost, m.stream));
   UNMIX_CUDA(cudaStreamSynchronize(m.stream));
@@ -416,12 +421,8 @@ double UmxGpu::train_step(const float* mix_audio, const float* target_audio, int
   zero_grads();
   forward_spectrum(m.mix_spectrum.data(), frames, batch, Mode::Train, m.step_out.data());
   const float share = parallel ? parallel->loss_share : 1.f;
-  // mse_loss()'s kernels without its wait: the loss comes back at the end of the step, with the counts.
-  m.partials.reserve(std::max(m.partials.size(), mse_partials_size(spectrum_size)));
-  launch_mse_loss(m.step_out.data(), m.target_magnitude.data(), spectrum_size, m.partials.data(), m.loss.data(),
-                  m.stream);
-  launch_mse_loss_backward(m.step_out.data(), m.target_magnitude.data(), spectrum_size, share, m.step_d_out.data(),
-                           m.stream);
+  // No wait here: the loss comes back at the end of the step, with the non-finite counts.
+  m.queue_mse_loss(m.step_out.data(), m.target_magnitude.data(), spectrum_size, m.step_d_out.data(), share);
   backward(m.step_d_out.data());
   if (parallel && parallel->sum_gradients) {
     Range r("gradient all-reduce");

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "unmix/clock_text.h"
+#include "unmix/cpu/non_finite.h"
 #include "unmix/data/cache.h"
 #include "unmix/data/loader.h"
 #include "unmix/data/preprocess.h"
@@ -384,13 +385,10 @@ std::unique_ptr<data::Loader> Trainer::train_loader(std::int64_t epoch) const {
 
 std::string Trainer::read_checked_state() {
   engine_->read_state(*weights_, adam_);
-  const auto finite = [](float v) { return std::isfinite(v); };
-  for (const auto& e : weights_->table.entries()) {
-    const float* v = weights_->values.data() + e.offset;
-    if (!std::all_of(v, v + e.numel(), finite)) return "parameter '" + e.name + "'";
-  }
-  if (!std::all_of(adam_.exp_avg.begin(), adam_.exp_avg.end(), finite)) return "Adam's first moment (of the gradients)";
-  if (!std::all_of(adam_.exp_avg_sq.begin(), adam_.exp_avg_sq.end(), finite))
+  for (const auto& e : weights_->table.entries())
+    if (cpu::count_non_finite(weights_->values.data() + e.offset, e.numel()) > 0) return "parameter '" + e.name + "'";
+  if (cpu::count_non_finite(adam_.exp_avg.data(), adam_.exp_avg.size()) > 0) return "Adam's first moment (of the gradients)";
+  if (cpu::count_non_finite(adam_.exp_avg_sq.data(), adam_.exp_avg_sq.size()) > 0)
     return "Adam's second moment (of the gradients)";
   return {};
 }

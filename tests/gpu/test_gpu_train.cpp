@@ -40,18 +40,25 @@ data::Batch make_batch(int batch, std::int64_t samples, const std::vector<float>
   return b;
 }
 
+// A CPU and a GPU engine that start from the same weights and a fresh Adam state.
+struct EnginePair {
+  std::unique_ptr<TrainEngine> cpu, gpu;
+};
+EnginePair engines_from(const UmxWeights& w, const EngineOptions& options = {}) {
+  cpu::AdamState adam;
+  adam.reset(w.table.trainable_size());
+  EnginePair engines{make_cpu_engine(w.config, options), make_gpu_engine(w.config, options)};
+  engines.cpu->write_state(w, adam);
+  engines.gpu->write_state(w, adam);
+  return engines;
+}
+
 TEST(GpuTrainEngine, StepsAndValidationMatchTheCpuEngine) {
   UNMIX_REQUIRE_GPU();
   const ModelConfig config = small_model();
   UmxWeights w(config);
   w.init_synthetic(11);
-  cpu::AdamState adam;
-  adam.reset(w.table.trainable_size());
-  EngineOptions options;
-  auto cpu_engine = make_cpu_engine(config, options);
-  auto gpu_engine = make_gpu_engine(config, options);
-  cpu_engine->write_state(w, adam);
-  gpu_engine->write_state(w, adam);
+  auto [cpu_engine, gpu_engine] = engines_from(w);
 
   const int batch = 3;
   const std::int64_t samples = 256 + 64 * 24;
@@ -97,12 +104,7 @@ TEST(GpuTrainEngine, ReportsTheNonFiniteParametersAStepLeavesAsTheCpuEngineDoes)
   const ModelConfig config = small_model();
   UmxWeights w(config);
   w.init_synthetic(13);
-  cpu::AdamState adam;
-  adam.reset(w.table.trainable_size());
-  auto cpu_engine = make_cpu_engine(config, {});
-  auto gpu_engine = make_gpu_engine(config, {});
-  cpu_engine->write_state(w, adam);
-  gpu_engine->write_state(w, adam);
+  auto [cpu_engine, gpu_engine] = engines_from(w);
   const int batch = 2;
   const std::int64_t samples = 256 + 64 * 12;
   const auto mix = random_vector<float>(static_cast<std::size_t>(batch) * 2 * samples, 6, -0.5, 0.5);
