@@ -272,6 +272,10 @@ TEST(ManifestJson, RoundTripsAndRejectsInconsistentFiles) {
   };
   rejects("{", "not valid JSON");
   rejects("{\"format\": \"something\"}", "not a manifest");
+  // A format of the wrong type is the same one-line error, not a JSON library exception.
+  rejects("{\"format\": 5}", "not a manifest");
+  rejects("{\"format\": null, \"version\": 1}", "not a manifest");
+  rejects("[\"format\"]", "not a manifest");
   rejects(replaced("\"train\": " + std::to_string(m.count(Split::Train)), "\"train\": 999"), "counts.train");
   rejects(replaced("\"path\":\"" + m.tracks[0].id, "\"path\":\"../" + m.tracks[0].id), "relative path");
   // Move one track of a multi-track group into another split: the group would span two splits.
