@@ -52,8 +52,14 @@ for part in "${part_list[@]}"; do
     build/tools/make_manifests --root "$out/corpus" "${select[@]}" --name "$name" --valid 0.1 --test 0 --seed 1 \
       --source "scripts/train-parts.sh: synthesize --songs 300 --seconds 30 --seed 1, TimGM6mb + FluidR3_GM" \
       --out "$out/$name.json"
+  # An unfinished part's run ships in models/default/training-<part>_guitar/, as the main model's does.
+  if [[ ! -f $out/$name/checkpoint.safetensors && -f models/default/training-$name/checkpoint.safetensors ]]; then
+    mkdir -p "$out/$name"
+    cp models/default/training-"$name"/* "$out/$name/"
+  fi
   if [[ -f $out/$name/checkpoint.safetensors ]]; then
-    build/tools/train --resume "$out/$name" --device "$device" ${epochs:+--epochs "$epochs"}
+    build/tools/train --resume "$out/$name" --root "$out/corpus" --manifest "$out/$name.json" --cache "$out/cache-$name" \
+      --device "$device" ${epochs:+--epochs "$epochs"}
   else
     build/tools/train --config models/default/recipe.json --root "$out/corpus" --manifest "$out/$name.json" \
       --target "$name" --cache "$out/cache-$name" --output "$out/$name" --device "$device" ${epochs:+--epochs "$epochs"}
