@@ -131,10 +131,8 @@ Manifest manifest_from_json(const std::string& text, const std::string& source) 
   } catch (const json::exception& e) {
     r.bad(std::string("not valid JSON: ") + e.what());
   }
-  // A "format" that is present but not a string is not a manifest either (value() would throw a type error).
-  const auto format = j.is_object() ? j.find("format") : j.end();
-  if (format == j.end() || !format->is_string() || format->get<std::string>() != kFormat)
-    r.bad(std::string("not a manifest (format is not '") + kFormat + "')");
+  // Read "format" as JSON, not as a string: a number or null there is "not a manifest", not a type error.
+  if (!j.is_object() || j.value("format", json()) != kFormat) r.bad(std::string("not a manifest (format is not '") + kFormat + "')");
   if (r.number(j, "version", "manifest") != kVersion) r.bad("unsupported manifest version");
   Manifest m;
   m.name = r.text(j, "name", "manifest");
