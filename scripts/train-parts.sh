@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Guitar-part models with the shipped model's recipe (models/default/recipe.json) on the same generated
 # corpus as scripts/train-default.sh: one model per part, each part's stems the target and every other
-# stem (the other guitars too) the rest; then the held-out songs separated with each model next to IRM1.
+# stem (the other guitars too) the rest; then held-out songs separated with each model next to IRM1.
 #   scripts/train-parts.sh [--out DIR] [--parts lead,rhythm,acoustic,electric] [--device cpu|cuda|auto]
 #                          [--epochs N] [--ship]
 # Parts: lead, rhythm (--guitar-role) and acoustic, electric (--guitar-kind); the models are named
@@ -35,9 +35,11 @@ mkdir -p "$out"
   build/tools/synthesize --out "$out/corpus" --songs 300 --seconds 30 --seed 1 "${train_fonts[@]}" --resume
   touch "$out/corpus/.complete"
 }
-[[ -f $out/heldout/.complete ]] || {
-  build/tools/synthesize --out "$out/heldout" --songs 20 --seconds 30 --seed 2 "${test_font[@]}" --resume
-  touch "$out/heldout/.complete"
+# The parts' held-out songs: a part plays in only some songs (a lead in about 2 of 5), so 60 songs with
+# the held-out font and a seed of their own give each part enough of them.
+[[ -f $out/heldout-parts/.complete ]] || {
+  build/tools/synthesize --out "$out/heldout-parts" --songs 60 --seconds 30 --seed 3 "${test_font[@]}" --resume
+  touch "$out/heldout-parts/.complete"
 }
 
 IFS=, read -r -a part_list <<< "$parts"
@@ -64,19 +66,24 @@ for part in "${part_list[@]}"; do
     build/tools/train --config models/default/recipe.json --root "$out/corpus" --manifest "$out/$name.json" \
       --target "$name" --cache "$out/cache-$name" --output "$out/$name" --device "$device" ${epochs:+--epochs "$epochs"}
   fi
-  # Held out: each part on its own (target + residual, the layout tools/evaluate scores), next to IRM1.
-  [[ -f $out/heldout-$name.json ]] ||
-    build/tools/make_manifests --root "$out/heldout" "${select[@]}" --name "$name" --valid 0 --test 0 --seed 2 \
-      --out "$out/heldout-$name.json"
+  # Held out: each part on its own (target + residual, the layout tools/evaluate scores) in the songs where
+  # it plays, next to IRM1. A part rests for whole sections, and a resting stem still carries reverb and
+  # amp tails at -80 to -230 dBFS; museval scores those seconds (SDR of -70 dB even for the mixture), so
+  # frames where the part is below -60 dBFS count as silent, as museval treats digital silence.
+  [[ -f $out/heldout-parts-$name.json ]] ||
+    build/tools/make_manifests --root "$out/heldout-parts" "${select[@]}" --name "$name" --valid 0 --test 0 --seed 3 \
+      --out "$out/heldout-parts-$name.json"
   rm -rf "$out/separated-$name"
   mkdir -p "$out/separated-$name"
   while read -r mix; do
-    track=$(basename "$(dirname "$mix")")
-    build/tools/separate --model "$out/$name" --targets "$name" --residual --outdir "$out/separated-$name" "$mix"
-    mv "$out/separated-$name/$(basename "${mix%.wav}")" "$out/separated-$name/$track"
-  done < <(find "$out/heldout" -name '*_MIX.wav' | sort)
-  build/tools/evaluate --root "$out/heldout" --manifest "$out/heldout-$name.json" --split all --target "$name" \
-    --estimates UMX="$out/separated-$name" --oracle IRM1,Mixture --out "$out/eval-$name"
+    track=$(dirname "$mix")
+    build/tools/separate --model "$out/$name" --targets "$name" --residual --outdir "$out/separated-$name" \
+      "$out/heldout-parts/$mix"
+    mv "$out/separated-$name/${track}_MIX" "$out/separated-$name/$track"
+  done < <(grep -o '"mix": "[^"]*"' "$out/heldout-parts-$name.json" | cut -d'"' -f4)
+  build/tools/evaluate --root "$out/heldout-parts" --manifest "$out/heldout-parts-$name.json" --split all \
+    --target "$name" --estimates UMX="$out/separated-$name" --oracle IRM1,Mixture --silence-db -60 \
+    --out "$out/eval-$name"
   echo "$name:"
   cat "$out/eval-$name/summary.csv"
   if ((ship)); then

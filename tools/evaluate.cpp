@@ -9,6 +9,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <limits>
 
 #include "unmix/clock_text.h"
 #include "unmix/stop_signal.h"
@@ -95,6 +96,9 @@ int main(int argc, char** argv) {
                  "museval's solve exactly (see docs/evaluation.md)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--silence-db", options.silence_db,
+                 "also count a frame as silent (NaN) where a reference's mean power is below this dBFS, e.g. -60 "
+                 "for parts that rest with reverb tails; default: museval's exact zeros only (see docs/evaluation.md)");
   app.add_option("--tracks", only_tracks, "evaluate only these tracks (comma-separated names)")->delimiter(',');
   app.add_option("--threads", threads, "worker threads (0: all cores)")->capture_default_str();
   app.add_flag("--quiet", quiet, "no progress lines");
@@ -136,6 +140,8 @@ int main(int argc, char** argv) {
       std::printf("skipped %s%s: %s\n", s.track.c_str(), s.method.empty() ? "" : (" (" + s.method + ")").c_str(),
                   s.reason.c_str());
     const auto rows = summarize(report.scores);
+    if (options.silence_db > -std::numeric_limits<double>::infinity())
+      std::printf("Frames where a reference is below %g dBFS count as silent (NaN)\n", options.silence_db);
     std::printf("%s", summary_text(rows).c_str());
     if (report.interrupted) {
       std::fprintf(stderr, "interrupted after %zu of %zu tracks; the summary above covers those only and was not saved\n",

@@ -33,6 +33,17 @@ bool is_silent(PlanarSource source, int channels, std::int64_t length, std::int6
   return true;
 }
 
+double power_db(PlanarSource source, int channels, std::int64_t length, std::int64_t begin, std::int64_t end) {
+  double sum = 0.0;
+  for (int c = 0; c < channels; ++c)
+    for (std::int64_t n = begin; n < end; ++n) {
+      const double v = source[static_cast<std::size_t>(c) * length + n];
+      sum += v * v;
+    }
+  const double count = static_cast<double>(channels) * static_cast<double>(end - begin);
+  return sum > 0.0 ? 10.0 * std::log10(sum / count) : -std::numeric_limits<double>::infinity();
+}
+
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -276,6 +287,8 @@ BssEvalResult bss_eval(std::span<const PlanarSource> references, std::span<const
   if (options.window < 1 || options.hop < 1) fail(where, "window and hop must be at least one sample");
   if (options.filters_len < 1) fail(where, "filters_len must be at least 1");
   if (!(options.regularization >= 0.0)) fail(where, "regularization must be >= 0");
+  if (std::isnan(options.silence_db) || options.silence_db == std::numeric_limits<double>::infinity())
+    fail(where, "silence_db must be a number of dB or -inf");
   const int S = static_cast<int>(references.size());
   const std::size_t total = static_cast<std::size_t>(channels) * static_cast<std::size_t>(length);
   for (int j = 0; j < S; ++j)
@@ -353,7 +366,9 @@ BssEvalResult bss_eval(std::span<const PlanarSource> references, std::span<const
       bool silent = false;
       for (int j = 0; j < S && !silent; ++j)
         silent = is_silent(references[j], channels, length, start, start + w) ||
-                 is_silent(estimates[j], channels, length, start, start + w);
+                 is_silent(estimates[j], channels, length, start, start + w) ||
+                 (options.silence_db > -std::numeric_limits<double>::infinity() &&
+                  power_db(references[j], channels, length, start, start + w) < options.silence_db);
       if (silent) continue;
       try {
         if (framewise) {

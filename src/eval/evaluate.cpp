@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "unmix/error.h"
 #include "unmix/limits.h"
@@ -44,6 +45,8 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
                                const std::atomic<bool>* stop) {
   if (options.methods.empty() && options.oracles.empty()) fail("evaluate", "nothing to evaluate: no estimates, no oracles");
   if (!(options.window_seconds > 0) || !(options.hop_seconds > 0)) fail("evaluate", "window and hop must be positive");
+  if (std::isnan(options.silence_db) || options.silence_db == std::numeric_limits<double>::infinity())
+    fail("evaluate", "the silence threshold must be a number of dB");
   // A hop of a few samples would mean millions of frames, each a least-squares solve: bounded like museval's use.
   check_range("--window", options.window_seconds, 0.01, 3600.0);
   check_range("--hop", options.hop_seconds, 0.01, 3600.0);
@@ -125,6 +128,7 @@ EvaluateReport evaluate_tracks(const TrackSet& tracks, const EvaluateOptions& op
     bss.framewise_filters = options.framewise_filters;
     bss.compute_permutation = options.compute_permutation;
     bss.regularization = options.regularization;
+    bss.silence_db = options.silence_db;
     bss.cancel = stop;
 
     auto evaluate = [&](const std::string& method, const std::vector<Audio>& estimates) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "test_support.h"
@@ -203,6 +204,33 @@ TEST(BssEval, SilentFrameIsNaNForEverySource) {
         EXPECT_EQ(nan, t == 1) << "source " << j << " frame " << t << (v3 ? " (v3)" : " (v4)");
       }
   }
+}
+
+TEST(BssEval, QuietReferenceFramesCountAsSilentBelowTheThreshold) {
+  // A part that rests leaves a tail far below full scale: scored by museval's rule, skipped below silence_db.
+  const std::int64_t length = 4 * 8820;
+  Audio s0 = stereo(length, 43), s1 = stereo(length, 44);  // uniform in +-0.3: -15.2 dBFS
+  for (int c = 0; c < 2; ++c)
+    for (std::int64_t n = 2 * 8820; n < 3 * 8820; ++n) s0.channel(c)[n] *= 1e-4f;  // frame 2 at -95.2 dBFS
+  const Audio e0 = weighted_sum(s0, 1.f, s1, 0.2f), e1 = weighted_sum(s1, 1.f, s0, 0.2f);
+  EXPECT_NEAR(power_db(s0.channel(0), 2, length, 2 * 8820, 3 * 8820), -95.2, 0.3);
+  EXPECT_EQ(power_db(s0.channel(0), 2, length, 0, 0), -std::numeric_limits<double>::infinity());
+  BssEvalOptions o = quick();
+  const auto museval_rule = bss_eval({s0, s1}, {e0, e1}, o);
+  o.silence_db = -60;
+  const auto threshold = bss_eval({s0, s1}, {e0, e1}, o);
+  EXPECT_LT(museval_rule.at(museval_rule.sdr, 0, 2), -20.0);  // the tail drowns in the leakage
+  for (int t = 0; t < 4; ++t) {
+    EXPECT_FALSE(std::isnan(museval_rule.at(museval_rule.sdr, 0, t))) << t;
+    for (int j = 0; j < 2; ++j) {
+      EXPECT_EQ(std::isnan(threshold.at(threshold.sdr, j, t)), t == 2) << "source " << j << " frame " << t;
+      if (t != 2) {
+        EXPECT_DOUBLE_EQ(threshold.at(threshold.sdr, j, t), museval_rule.at(museval_rule.sdr, j, t));
+      }
+    }
+  }
+  o.silence_db = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THROW(bss_eval({s0, s1}, {e0, e1}, o), Error);
 }
 
 TEST(BssEval, PermutationSearchRestoresTheOrder) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -223,6 +224,10 @@ TEST(EvaluateTracks, RejectsUnusableOptions) {
   twice.methods = {{"IRM1", c.est}};
   twice.oracles = {OracleMethod::IRM1};
   EXPECT_THROW(evaluate_tracks(*tracks, twice), Error);  // the JSON files would overwrite each other
+  EvaluateOptions no_threshold = o;
+  no_threshold.only_tracks.clear();
+  no_threshold.silence_db = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THROW(evaluate_tracks(*tracks, no_threshold), Error);
   fs::remove_all(c.root);
 }
 

@@ -13,6 +13,7 @@
 // one frame over the whole signal.
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct BssEvalOptions {
   // its ISR/SIR/SAR change by many dB with the track length or the FFT library. 1e-14 stays below what
   // 16-bit audio resolves (results move by < 0.001 dB there) and makes those cases reproducible.
   double regularization = 1e-14;
+  // Frames in which a reference's mean power (over channels and samples, full scale 1) is below this many
+  // dB count as silent too. museval knows only exact zeros (-inf, the default); rendered stems that are
+  // tacet still carry reverb and plugin tails at -80 to -230 dBFS, where SDR says nothing about the
+  // separation (see docs/evaluation.md). Estimates keep museval's exact test.
+  double silence_db = -std::numeric_limits<double>::infinity();
   const std::atomic<bool>* cancel = nullptr;  // when set and true between frames: throws unmix::Error
 };
 
@@ -58,6 +64,9 @@ int frame_count(std::int64_t length, std::int64_t window, std::int64_t hop);
 
 // museval's silence test on samples [begin, end) of one source: the sum over channels is zero everywhere.
 bool is_silent(PlanarSource source, int channels, std::int64_t length, std::int64_t begin, std::int64_t end);
+
+// Mean power of samples [begin, end) of one source in dB full scale (-inf for digital zeros).
+double power_db(PlanarSource source, int channels, std::int64_t length, std::int64_t begin, std::int64_t end);
 
 // references.size() == estimates.size() >= 1 sources of `channels` x `length` samples each.
 // Throws unmix::Error for empty or mismatched input, non-finite samples, or a reference or estimate that

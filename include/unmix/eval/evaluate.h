@@ -28,6 +28,7 @@ struct EvaluateOptions {
   bool framewise_filters = false;    // BSSEval v3
   bool compute_permutation = false;
   double regularization = BssEvalOptions{}.regularization;  // 0: museval's solve exactly
+  double silence_db = BssEvalOptions{}.silence_db;          // -inf: museval's exact-zero silence only
   std::vector<EstimateFolder> methods;
   std::vector<OracleMethod> oracles;
   std::filesystem::path json_dir;          // when set: <json_dir>/<method>/<track>.json per evaluation
