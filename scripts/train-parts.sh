@@ -3,7 +3,10 @@
 # corpus as scripts/train-default.sh: one model per part, each part's stems the target and every other
 # stem (the other guitars too) the rest; then held-out songs separated with each model next to IRM1.
 #   scripts/train-parts.sh [--out DIR] [--parts lead,rhythm,acoustic,electric] [--device cpu|cuda|auto]
-#                          [--epochs N] [--ship]
+#                          [--epochs N] [--from-scratch] [--ship]
+# A new part's run fine-tunes the shipped guitar model (train --model models/default/guitar.json): it knows
+# guitars already and has only to learn which of them to keep; --from-scratch starts from random weights
+# and the part's own statistics instead.
 # Parts: lead, rhythm (--guitar-role) and acoustic, electric (--guitar-kind); the models are named
 # <part>_guitar. Every stage resumes; --ship exports the models next to models/default/guitar.*.
 set -euo pipefail
@@ -13,14 +16,16 @@ parts=lead,rhythm
 device=auto
 epochs=
 ship=0
+start=(--model models/default/guitar.json)
 while (($#)); do
   case $1 in
     --out) out=$2; shift 2 ;;
     --parts) parts=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
+    --from-scratch) start=(); shift ;;
     --ship) ship=1; shift ;;
-    *) echo "usage: $0 [--out DIR] [--parts lead,rhythm,acoustic,electric] [--device D] [--epochs N] [--ship]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--out DIR] [--parts lead,rhythm,acoustic,electric] [--device D] [--epochs N] [--from-scratch] [--ship]" >&2; exit 2 ;;
   esac
 done
 export PATH=/usr/local/cuda/bin:$PATH
@@ -64,7 +69,8 @@ for part in "${part_list[@]}"; do
       --device "$device" ${epochs:+--epochs "$epochs"}
   else
     build/tools/train --config models/default/recipe.json --root "$out/corpus" --manifest "$out/$name.json" \
-      --target "$name" --cache "$out/cache-$name" --output "$out/$name" --device "$device" ${epochs:+--epochs "$epochs"}
+      --target "$name" --cache "$out/cache-$name" --output "$out/$name" --device "$device" ${epochs:+--epochs "$epochs"} \
+      "${start[@]}"
   fi
   # Held out: each part on its own (target + residual, the layout tools/evaluate scores) in the songs where
   # it plays, next to IRM1. A part rests for whole sections, and a resting stem still carries reverb and

@@ -58,6 +58,9 @@ constexpr ConfigField kFields[] = {
     {"lr_decay_gamma", "--lr-decay-gamma", "ReduceLROnPlateau factor", &C::lr_decay_gamma, false},
     {"lr_decay_cooldown", "--lr-decay-cooldown", "ReduceLROnPlateau cooldown (epochs)", &C::lr_decay_cooldown, false},
     {"patience", "--patience", "early stopping: epochs without a better validation loss", &C::patience, false},
+    {"model", "--model", "fine-tune a trained model (openunmix's --model): a model folder holding one model, or "
+                         "its <target>.json; its weights and input/output scaling replace the random start and the "
+                         "cache's statistics; the model settings must match it", &C::model, false},
     {"hidden_size", "--hidden-size", "model width", &C::hidden_size, false},
     {"nb_channels", "--nb-channels", "audio channels of the model (the cache must have as many)", &C::nb_channels, false},
     {"bandwidth", "--bandwidth", "input bandwidth in Hz (sets max_bin)", &C::bandwidth, false},

@@ -10,6 +10,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "unmix/clock_text.h"
 #include "unmix/cpu/non_finite.h"
@@ -191,6 +193,26 @@ void check_cache(const TrainConfig& c, const data::Cache& cache) {
                   std::to_string(c.nb_channels) + " (--nb-channels, or preprocess with --channels)");
 }
 
+// --model: a <target>.json file, or a folder holding exactly one model (<name>.json beside <name>.safetensors).
+std::pair<fs::path, std::string> model_to_fine_tune(const fs::path& path) {
+  if (path.extension() == ".json" && !fs::is_directory(path)) return {path.parent_path(), path.stem().string()};
+  if (!fs::is_directory(path)) fail(path, "no model to fine-tune (a model folder or its <target>.json)");
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(path)) {
+    const fs::path& file = entry.path();
+    if (file.extension() == ".json" && fs::exists(fs::path(file).replace_extension(".safetensors")))
+      names.push_back(file.stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  if (names.empty()) fail(path, "holds no model to fine-tune (<target>.json with <target>.safetensors)");
+  if (names.size() > 1) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    fail(path, "holds several models (" + list + "): name one as " + (path / (names[0] + ".json")).string());
+  }
+  return {path, names[0]};
+}
+
 bool same_model(const ModelConfig& a, const ModelConfig& b) {
   return a.nfft == b.nfft && a.nhop == b.nhop && a.nb_bins == b.nb_bins && a.max_bin == b.max_bin &&
          a.nb_channels == b.nb_channels && a.hidden_size == b.hidden_size && a.nb_layers == b.nb_layers &&
@@ -321,9 +343,21 @@ void Trainer::setup(const RunRequest& request) {
     state_.scheduler.patience = config_.lr_decay_patience;
     state_.scheduler.cooldown = config_.lr_decay_cooldown;
     state_.stopping.patience = config_.patience;
-    weights_.emplace(model);
-    weights_->init_random(config_.seed);
-    data::apply_cache_statistics(*weights_, cache_->statistics());
+    if (config_.model.empty()) {
+      weights_.emplace(model);
+      weights_->init_random(config_.seed);
+      data::apply_cache_statistics(*weights_, cache_->statistics());
+    } else {
+      // As openunmix's --model: the trained scaling stays (its statistics came from another cache, and
+      // were trained since), and the optimizer starts fresh.
+      const auto [dir, name] = model_to_fine_tune(config_.model);
+      UmxWeights start = load_model(dir, name);
+      if (!same_model(start.config, model))
+        fail(model_json_path(dir, name), "cannot be fine-tuned by this run: the model is " + start.config.describe() +
+                                             ", the run's settings and cache make " + model.describe());
+      weights_.emplace(std::move(start));
+      (*log_)("fine-tuning " + model_json_path(dir, name).string() + " (weights and input/output scaling)");
+    }
     adam_.reset(weights_->table.trainable_size());
   }
 

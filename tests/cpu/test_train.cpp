@@ -3,6 +3,7 @@
 // and a non-finite loss stops the run without touching the last good checkpoint.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <fstream>
@@ -270,6 +271,54 @@ TEST_F(TrainTest, RefusesToOverwriteARunAndToChangeItsSettingsOnResume) {
     FAIL() << "changing --lr on resume was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()).rfind("--lr: cannot change when resuming", 0), 0u) << e.what();
+  }
+}
+
+TEST_F(TrainTest, FineTuningStartsFromTheModelsWeightsAndScaling) {
+  const UmxWeights start = load_model(reference_->output, "guitar");
+  TrainConfig tune = small_config("fine-tuned");
+  tune.model = reference_->output.string();  // the folder's one model
+  tune.target = "rhythm";
+  tune.epochs = 1;
+  tune.lr = 1e-9;  // Adam moves each weight by about lr per step: the start stays in place
+  std::vector<std::string> lines;
+  TrainerHooks hooks;
+  hooks.log = [&](const std::string& line) { lines.push_back(line); };
+  const TrainResult tuned = run(tune, hooks);
+  ASSERT_EQ(tuned.outcome, Outcome::Finished) << tuned.message;
+  const UmxWeights after = load_model(tuned.output, "rhythm");
+  // input_mean and input_scale are the reference's trained values, not the cache's statistics again
+  for (const char* name : {"fc1.weight", "lstm.weight_ih_l0", "fc3.weight", "input_mean", "input_scale", "output_scale"}) {
+    const auto a = after[name], b = start[name];
+    ASSERT_EQ(a.size(), b.size()) << name;
+    double max_diff = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) max_diff = std::max(max_diff, std::abs(double(a[i]) - double(b[i])));
+    EXPECT_LT(max_diff, 1e-6) << name;
+  }
+  // it starts where the reference ended, not where a random start does
+  EXPECT_LT(tuned.history[0].valid_loss, 0.8 * reference_->history[0].valid_loss);
+  EXPECT_NE(std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("fine-tuning ", 0) == 0; }),
+            lines.end());
+
+  TrainConfig wider = tune;
+  wider.output = (*dir_ / "fine-tuned-wider").string();
+  wider.hidden_size = 32;  // the model has 16
+  try {
+    run(wider);
+    FAIL() << "a model of another width was fine-tuned";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("guitar.json: cannot be fine-tuned"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+  TrainConfig nothing = tune;
+  nothing.output = (*dir_ / "fine-tuned-nothing").string();
+  nothing.model = (*dir_ / "cache").string();
+  try {
+    run(nothing);
+    FAIL() << "a folder without a model was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds no model"), std::string::npos) << e.what();
   }
 }
 

@@ -40,6 +40,7 @@ struct TrainConfig {
   int lr_decay_cooldown = 10;  // openunmix passes cooldown=10 to ReduceLROnPlateau
   int patience = 140;          // early stopping
   // model
+  std::string model;         // a trained model to fine-tune (openunmix's --model): its folder or <target>.json
   int hidden_size = 512;
   int nb_channels = 2;
   double bandwidth = 16000.0;
