@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
                  "model folder with <target>.json + <target>.safetensors per target (default: $UNMIX_MODEL_DIR, "
                  "then models/default)");
   app.add_option("--targets", targets, "targets to separate, comma-separated, e.g. guitar or guitar,bass "
-                                       "(default: every target in the model folder)")
+                                       "(default: every target in the model folder but the parts of another, so guitar and "
+                                       "not lead_guitar or rhythm_guitar; name parts to get them)")
       ->delimiter(',');
   app.add_option("--outdir", outdir, "output folder; results go to <outdir>/<file stem>/")->capture_default_str();
   app.add_option("--niter", sep.niter,

@@ -101,8 +101,8 @@ class Separator {
   Separator(Separator&&) noexcept;
   Separator& operator=(Separator&&) noexcept;
 
-  // Loads <dir>/<target>.{json,safetensors} for each target (all targets in the directory when
-  // `targets` is empty) on the device the options ask for.
+  // Loads <dir>/<target>.{json,safetensors} for each target (default_targets(dir) when `targets` is
+  // empty) on the device the options ask for.
   static Separator load(const std::filesystem::path& model_dir, std::vector<std::string> targets,
                         const SeparatorOptions& options);
 
@@ -154,6 +154,10 @@ class Separator {
 
 // Targets available in a model directory (every <name>.json with a matching <name>.safetensors), sorted.
 std::vector<std::string> list_targets(const std::filesystem::path& model_dir);
+// What a folder separates when no targets are named: its targets less the parts of another one
+// (lead_guitar and rhythm_guitar beside guitar). A part overlaps its whole, and separating both jointly
+// would share the whole's energy between them.
+std::vector<std::string> default_targets(const std::filesystem::path& model_dir);
 
 // The model used when none is given: $UNMIX_MODEL_DIR, else models/default next to the working
 // directory or the source tree of the running executable. nullopt when there is none.

@@ -24,6 +24,18 @@ std::vector<std::string> list_targets(const std::filesystem::path& model_dir) {
   return targets;
 }
 
+std::vector<std::string> default_targets(const std::filesystem::path& model_dir) {
+  const std::vector<std::string> all = list_targets(model_dir);
+  std::vector<std::string> wholes;
+  for (const auto& t : all) {
+    const bool part = std::any_of(all.begin(), all.end(), [&](const std::string& whole) {
+      return t.size() > whole.size() + 1 && t.ends_with("_" + whole);
+    });
+    if (!part) wholes.push_back(t);
+  }
+  return wholes;
+}
+
 std::optional<std::filesystem::path> default_model_dir(const std::filesystem::path& executable) {
   std::error_code ec;
   if (const char* env = std::getenv("UNMIX_MODEL_DIR"); env && *env) return std::filesystem::path(env);

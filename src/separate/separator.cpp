@@ -272,7 +272,7 @@ Separator& Separator::operator=(Separator&&) noexcept = default;
 
 Separator Separator::load(const std::filesystem::path& model_dir, std::vector<std::string> targets,
                           const SeparatorOptions& options) {
-  if (targets.empty()) targets = list_targets(model_dir);
+  if (targets.empty()) targets = default_targets(model_dir);
   if (targets.empty())
     fail(model_dir, "no models in this folder (expected <target>.json with <target>.safetensors)");
   const DeviceChoice choice = choose_device(options.device);

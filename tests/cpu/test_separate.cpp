@@ -510,6 +510,19 @@ TEST_F(SeparateCli, ReportsBadFilesAndGoesOn) {
   EXPECT_FALSE(fs::exists(dir / "out" / "bad")) << log;
 }
 
+// Without --targets a folder separates its wholes: guitar, not its parts lead_guitar and rhythm_guitar,
+// which would share the guitar's energy in a joint Wiener filter; parts are separated when named.
+TEST(ModelLookup, DefaultTargetsLeaveOutPartsOfAnotherTarget) {
+  const fs::path dir = test::temp_dir("default-targets");
+  for (const char* t : {"guitar", "lead_guitar", "rhythm_guitar", "bass", "vocals"}) save_model(dir, t, fixture_weights("guitar", 2));
+  EXPECT_EQ(list_targets(dir), (std::vector<std::string>{"bass", "guitar", "lead_guitar", "rhythm_guitar", "vocals"}));
+  EXPECT_EQ(default_targets(dir), (std::vector<std::string>{"bass", "guitar", "vocals"}));
+  EXPECT_EQ(Separator::load(dir, {}, cpu_options()).source_names(), (std::vector<std::string>{"bass", "guitar", "vocals"}));
+  fs::remove(model_json_path(dir, "guitar"));  // parts alone are wholes of their own
+  EXPECT_EQ(default_targets(dir), (std::vector<std::string>{"bass", "lead_guitar", "rhythm_guitar", "vocals"}));
+  fs::remove_all(dir);
+}
+
 // The default model is found from any working directory: next to an installed command
 // (<prefix>/share/guitar-unmix/models/default), before the source tree's; a folder without a model (the
 // source tree keeps its recipe there) does not count.
