@@ -20,6 +20,7 @@
 #include "unmix/data/preprocess.h"
 #include "unmix/error.h"
 #include "unmix/model_dir.h"
+#include "unmix/separator.h"
 #include "unmix/train/checkpoint.h"
 
 namespace unmix::train {
@@ -193,17 +194,11 @@ void check_cache(const TrainConfig& c, const data::Cache& cache) {
                   std::to_string(c.nb_channels) + " (--nb-channels, or preprocess with --channels)");
 }
 
-// --model: a <target>.json file, or a folder holding exactly one model (<name>.json beside <name>.safetensors).
+// --model: a <target>.json file, or a folder holding exactly one model (list_targets).
 std::pair<fs::path, std::string> model_to_fine_tune(const fs::path& path) {
   if (path.extension() == ".json" && !fs::is_directory(path)) return {path.parent_path(), path.stem().string()};
   if (!fs::is_directory(path)) fail(path, "no model to fine-tune (a model folder or its <target>.json)");
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(path)) {
-    const fs::path& file = entry.path();
-    if (file.extension() == ".json" && fs::exists(fs::path(file).replace_extension(".safetensors")))
-      names.push_back(file.stem().string());
-  }
-  std::sort(names.begin(), names.end());
+  const std::vector<std::string> names = list_targets(path);
   if (names.empty()) fail(path, "holds no model to fine-tune (<target>.json with <target>.safetensors)");
   if (names.size() > 1) {
     std::string list;
